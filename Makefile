@@ -1,0 +1,68 @@
+# Conductor: the two commands a user types are `make install` and `make test`.
+# Every target installs what it needs first (Debian packages, a virtualenv, Python packages).
+
+SHELL      := /bin/bash
+VENV       ?= .venv
+PY         := $(VENV)/bin/python
+DEV        := $(VENV)/bin/conductor-dev
+SCALE      ?= 1
+PYTEST_ARGS ?=
+
+.PHONY: help deps venv install test lint seed db-start db-stop uninstall uninstall-all migration bench clean
+
+help:
+	@echo "make install     install into DATABASE_URL, or into a local PostgreSQL with demo data"
+	@echo "make test        lint, then the whole test suite on a throwaway server"
+	@echo "make lint        sqlfluff (postgres) and ruff"
+	@echo "make seed        generate and import demo data (SCALE=1 is the seeds' volumes)"
+	@echo "make bench       benchmark against the seeds' own design, side by side"
+	@echo "make migration   write the install as supabase/migrations/<UTC>_conductor_<version>.sql"
+	@echo "make uninstall   remove the code layer, keep the tables (uninstall-all drops data too)"
+	@echo "make db-start / db-stop   the project-local PostgreSQL in .local/"
+
+deps:
+	@tools/ensure-system-packages.sh
+
+$(VENV)/.installed: pyproject.toml VERSION
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+install: deps venv
+	@$(DEV) install --scale $(SCALE)
+
+test: deps venv lint
+	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	@$(VENV)/bin/sqlfluff lint sql tests/pgtap
+	@$(VENV)/bin/ruff check bridge tools tests bench
+	@$(VENV)/bin/ruff format --check bridge tools tests bench
+
+seed: deps venv
+	@$(DEV) seed --scale $(SCALE)
+
+db-start: deps venv
+	@$(DEV) db-start
+
+db-stop: venv
+	@$(DEV) db-stop
+
+uninstall: deps venv
+	@$(DEV) uninstall
+
+uninstall-all: deps venv
+	@$(DEV) uninstall --drop-data
+
+migration: venv
+	@$(DEV) migration
+
+bench: deps venv
+	@$(PY) -m bench
+
+clean:
+	-@$(DEV) db-stop
+	rm -rf .local $(VENV)

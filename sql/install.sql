@@ -1,0 +1,40 @@
+-- Conductor install manifest: the only place that fixes what is installed and in what order.
+-- Run as one transaction: psql --single-transaction -v ON_ERROR_STOP=1 \
+--   -v conductor_version=$(cat VERSION) -f sql/install.sql
+-- State (sql/tables) only ever grows convergently; everything else is dropped and re-created.
+
+\ir lib/begin.sql
+\ir lib/drop_code_layer.sql
+
+-- State: tables, indexes, default settings.
+\ir tables/package.sql
+\ir tables/settings.sql
+\ir tables/customers.sql
+\ir tables/products.sql
+\ir tables/staff.sql
+\ir tables/transactions.sql
+\ir tables/transaction_items.sql
+\ir tables/messages.sql
+\ir tables/leads.sql
+\ir tables/customer_visit_patterns.sql
+\ir tables/customer_product_affinity.sql
+\ir tables/scheduled_messages.sql
+\ir tables/campaign_messages.sql
+\ir tables/budtenders.sql
+\ir tables/opt_outs.sql
+\ir tables/data_issues.sql
+\ir tables/bridge_health.sql
+
+-- Code: private functions first, then triggers, views and the public API.
+\ir functions/common/setting.sql
+\ir functions/common/phone.sql
+\ir functions/common/updated_at.sql
+\ir triggers/common.sql
+
+-- Schedules.
+\ir cron/begin.sql
+\ir cron/sync.sql
+
+-- Registry, privileges, version.
+\ir lib/finish.sql
+\ir lib/grants.sql

@@ -1,0 +1,46 @@
+-- Per customer and product: how often and how much they bought it, maintained by Conductor
+-- from completed sales (refunds reduce the amounts).
+select pg_temp.claim_table('public', 'customer_product_affinity');
+create table if not exists public.customer_product_affinity (
+    customer_id text not null,
+    product_sku text not null,
+    product_name text,
+    category text,
+    brand text,
+    purchase_count integer not null default 0,
+    units_purchased integer not null default 0,
+    total_spent numeric(14, 2) not null default 0,
+    first_purchased date,
+    last_purchased date,
+    avg_price_paid numeric(12, 2),
+    repurchase_rate numeric(5, 4),
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    constraint customer_product_affinity_pkey primary key (customer_id, product_sku),
+    constraint customer_product_affinity_customer_id_fkey foreign key (customer_id)
+    references public.customers (member_id) on update cascade on delete cascade,
+    constraint customer_product_affinity_product_sku_fkey foreign key (product_sku)
+    references public.products (sku) on update cascade on delete cascade,
+    constraint customer_product_affinity_repurchase_rate_check check (repurchase_rate between 0 and 1)
+);
+create index if not exists customer_product_affinity_product_sku_idx
+on public.customer_product_affinity (product_sku);
+
+alter table public.customer_product_affinity enable row level security;
+
+comment on table public.customer_product_affinity is 'Maintained purchase history per customer and product.';
+comment on column public.customer_product_affinity.customer_id is 'Customer (customers.member_id).';
+comment on column public.customer_product_affinity.product_sku is 'Product (products.sku).';
+comment on column public.customer_product_affinity.product_name is 'Product name (latest seen).';
+comment on column public.customer_product_affinity.category is 'Category (latest seen).';
+comment on column public.customer_product_affinity.brand is 'Brand (latest seen).';
+comment on column public.customer_product_affinity.purchase_count is 'Completed sale transactions containing the product.';
+comment on column public.customer_product_affinity.units_purchased is 'Units bought in those sales.';
+comment on column public.customer_product_affinity.total_spent is 'Dollars spent on it, net of refunds.';
+comment on column public.customer_product_affinity.first_purchased is 'Local date of the first purchase.';
+comment on column public.customer_product_affinity.last_purchased is 'Local date of the latest purchase.';
+comment on column public.customer_product_affinity.avg_price_paid is 'Average unit price paid.';
+comment on column public.customer_product_affinity.repurchase_rate is
+'Share of the customer''s visits after the first purchase of this product in which they bought it again.';
+comment on column public.customer_product_affinity.created_at is 'Row creation time.';
+comment on column public.customer_product_affinity.updated_at is 'Last change.';

@@ -1,0 +1,117 @@
+-- Business thresholds and operating settings as data: VIP tiers, churn levels, RFM score
+-- bounds, lead segments, win-back offers and scalar settings (time zone, quiet hours, caps).
+-- Default rows are inserted once; an owner's edits survive every later install.
+
+select pg_temp.claim_table('conductor', 'settings');
+create table if not exists conductor.settings (
+    key text not null,
+    value jsonb not null,
+    description text not null,
+    updated_at timestamptz not null default now(),
+    constraint settings_pkey primary key (key)
+);
+comment on table conductor.settings is 'Scalar operating settings; read through conductor.setting(key).';
+comment on column conductor.settings.key is 'Setting name.';
+comment on column conductor.settings.value is 'Setting value as JSON (a string, number, boolean or object).';
+comment on column conductor.settings.description is 'What the setting controls.';
+comment on column conductor.settings.updated_at is 'Last change.';
+
+insert into conductor.settings (key, value, description) values
+(
+    'store_time_zone', '"America/Los_Angeles"',
+    'IANA time zone of the store: visits are counted per local calendar day in this zone'
+),
+('quiet_hours_start', '"08:00"', 'Marketing messages are sent only from this local time on'),
+('quiet_hours_end', '"21:00"', 'Marketing messages are sent only before this local time'),
+('marketing_cap_messages', '2', 'At most this many marketing messages per number ...'),
+('marketing_cap_days', '7', '... within this many days'),
+(
+    'default_offer', '"$10 off your next purchase"',
+    'Win-back offer for customers whose favourite category has no row in conductor.offers'
+)
+on conflict (key) do nothing;
+
+select pg_temp.claim_table('conductor', 'vip_tiers');
+create table if not exists conductor.vip_tiers (
+    tier text not null,
+    min_visits integer not null,
+    constraint vip_tiers_pkey primary key (tier),
+    constraint vip_tiers_min_visits_key unique (min_visits),
+    constraint vip_tiers_min_visits_check check (min_visits >= 0)
+);
+comment on table conductor.vip_tiers is
+'VIP tiers by visit count: a customer gets the tier with the highest min_visits not above their visits.';
+comment on column conductor.vip_tiers.tier is 'Tier name as stored in customers.vip_status.';
+comment on column conductor.vip_tiers.min_visits is 'Fewest visits (distinct local days) for this tier.';
+insert into conductor.vip_tiers (tier, min_visits) values
+('New', 0), ('Casual', 2), ('Regular', 6), ('VIP', 16)
+on conflict do nothing;
+
+select pg_temp.claim_table('conductor', 'churn_levels');
+create table if not exists conductor.churn_levels (
+    level text not null,
+    min_days integer not null,
+    constraint churn_levels_pkey primary key (level),
+    constraint churn_levels_min_days_key unique (min_days),
+    constraint churn_levels_min_days_check check (min_days >= 0)
+);
+comment on table conductor.churn_levels is
+'Churn risk by days since the last visit: the level with the highest min_days not above the gap.';
+comment on column conductor.churn_levels.level is 'Level name as stored in customers.churn_risk.';
+comment on column conductor.churn_levels.min_days is 'Fewest days since the last visit for this level.';
+insert into conductor.churn_levels (level, min_days) values
+('Low', 0), ('Medium', 30), ('High', 60)
+on conflict do nothing;
+
+select pg_temp.claim_table('conductor', 'rfm_scores');
+create table if not exists conductor.rfm_scores (
+    dimension text not null,
+    score smallint not null,
+    bound numeric,
+    constraint rfm_scores_pkey primary key (dimension, score),
+    constraint rfm_scores_dimension_check check (dimension in ('recency', 'frequency', 'monetary')),
+    constraint rfm_scores_score_check check (score between 1 and 5)
+);
+comment on table conductor.rfm_scores is
+'RFM score bounds. recency: the best score whose bound (days) is >= days since the last visit, '
+'else the row with a null bound. frequency (orders) and monetary (net dollars): the best score whose '
+'bound is <= the value.';
+comment on column conductor.rfm_scores.dimension is 'recency, frequency or monetary.';
+comment on column conductor.rfm_scores.score is 'Score 1 (worst) to 5 (best).';
+comment on column conductor.rfm_scores.bound is
+'recency: most days for this score (null: anything older); frequency, monetary: least value.';
+insert into conductor.rfm_scores (dimension, score, bound) values
+('recency', 5, 30), ('recency', 4, 60), ('recency', 3, 90), ('recency', 2, 180), ('recency', 1, null),
+('frequency', 5, 10), ('frequency', 4, 5), ('frequency', 3, 3), ('frequency', 2, 1), ('frequency', 1, 0),
+('monetary', 5, 1000), ('monetary', 4, 500), ('monetary', 3, 200), ('monetary', 2, 50), ('monetary', 1, 0)
+on conflict do nothing;
+
+select pg_temp.claim_table('conductor', 'lead_segments');
+create table if not exists conductor.lead_segments (
+    segment text not null,
+    min_score smallint not null,
+    constraint lead_segments_pkey primary key (segment),
+    constraint lead_segments_min_score_key unique (min_score)
+);
+comment on table conductor.lead_segments is
+'Lead segments by lead score (3R + 2F + M, 6-30): the segment with the highest min_score not above it.';
+comment on column conductor.lead_segments.segment is 'Segment name as stored in customers.lead_segment.';
+comment on column conductor.lead_segments.min_score is 'Lowest lead score in this segment.';
+insert into conductor.lead_segments (segment, min_score) values
+('cold', 6), ('cool', 12), ('warm', 18), ('hot', 24)
+on conflict do nothing;
+
+select pg_temp.claim_table('conductor', 'offers');
+create table if not exists conductor.offers (
+    category text not null,
+    offer_text text not null,
+    constraint offers_pkey primary key (category)
+);
+comment on table conductor.offers is
+'Win-back offer per favourite product category; other categories get the default_offer setting.';
+comment on column conductor.offers.category is 'Product category as in transaction_items.category.';
+comment on column conductor.offers.offer_text is 'Offer text for the win-back message.';
+insert into conductor.offers (category, offer_text) values
+('Vapes', '20% off all vapes'),
+('Edibles', 'Buy 2 get 1 free edibles')
+on conflict do nothing;

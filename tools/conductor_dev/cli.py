@@ -1,0 +1,125 @@
+"""`conductor-dev`: what the Makefile targets run.
+
+Without DATABASE_URL every command works on the project-local cluster in `.local/pgdata`
+(port 54330, database `conductor`, pg_cron preloaded). With DATABASE_URL it works on that
+database and never starts a server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from conductor_dev import installer
+from conductor_dev.localdb import Cluster
+
+LOCAL = Cluster(
+    datadir=installer.ROOT / ".local" / "pgdata",
+    port=int(os.environ.get("CONDUCTOR_LOCAL_PORT", "54330")),
+    cron_database="conductor",
+)
+
+
+def target_url(start: bool = True) -> tuple[str, bool]:
+    """The database to work on, and whether it is the local demo cluster."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url, False
+    if start:
+        LOCAL.start()
+    return LOCAL.url(), True
+
+
+def cmd_db_start(args: argparse.Namespace) -> None:
+    LOCAL.start()
+    print(f"local PostgreSQL running: DATABASE_URL={LOCAL.url()}")
+
+
+def cmd_db_stop(args: argparse.Namespace) -> None:
+    LOCAL.stop()
+    print("local PostgreSQL stopped")
+
+
+def cmd_install(args: argparse.Namespace) -> None:
+    url, local = target_url()
+    with_demo = args.demo if args.demo is not None else local
+    installer.install(url)
+    print(f"installed conductor {installer.version()} into {redact(url)}")
+    if with_demo:
+        from conductor_dev import seed
+
+        report = seed.load(url, scale=args.scale)
+        print(report)
+    from conductor_dev import report as summary
+
+    print(summary.describe(url))
+
+
+def cmd_uninstall(args: argparse.Namespace) -> None:
+    url, _ = target_url()
+    installer.uninstall(url, drop_data=args.drop_data)
+    kept = "dropped its tables and data" if args.drop_data else "kept the tables and their data"
+    print(f"uninstalled conductor from {redact(url)}; {kept}")
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    from conductor_dev import seed
+
+    url, _ = target_url()
+    print(seed.load(url, scale=args.scale))
+
+
+def cmd_migration(args: argparse.Namespace) -> None:
+    path = installer.write_migration(Path(args.out))
+    print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+
+
+def cmd_url(args: argparse.Namespace) -> None:
+    print(target_url(start=False)[0])
+
+
+def redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}@{host}"
+    return url
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="conductor-dev", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("db-start", help="start the project-local PostgreSQL").set_defaults(func=cmd_db_start)
+    sub.add_parser("db-stop", help="stop the project-local PostgreSQL").set_defaults(func=cmd_db_stop)
+    sub.add_parser("url", help="print the database URL commands use").set_defaults(func=cmd_url)
+    p = sub.add_parser("install", help="install or upgrade the package")
+    p.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="load demo data (default: only into the local cluster)",
+    )
+    p.add_argument("--scale", type=float, default=1.0, help="demo data scale factor (1 = seed volumes)")
+    p.set_defaults(func=cmd_install)
+    p = sub.add_parser("uninstall", help="remove the package's code layer")
+    p.add_argument("--drop-data", action="store_true", help="also drop the package's tables and data")
+    p.set_defaults(func=cmd_uninstall)
+    p = sub.add_parser("seed", help="generate and import demo data")
+    p.add_argument("--scale", type=float, default=1.0)
+    p.set_defaults(func=cmd_seed)
+    p = sub.add_parser("migration", help="write the install as one Supabase migration file")
+    p.add_argument("--out", default="supabase/migrations")
+    p.set_defaults(func=cmd_migration)
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except installer.InstallError as exc:
+        print(f"install failed, nothing was changed:\n{exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
