@@ -31,8 +31,19 @@
 \ir functions/common/updated_at.sql
 \ir triggers/common.sql
 
+-- Code: import path (staging -> upsert by business key).
+
+-- Code: derived customer data (metrics, affinity, visit patterns, RFM, staff, win-back).
+
+-- Code: leads, activity timeline, reporting views.
+
+-- Code: messaging (queue, compliance, campaigns, bridge functions).
+
+-- Code: public RPC API for n8n.
+
 -- Schedules.
 \ir cron/begin.sql
+-- one file per job here
 \ir cron/sync.sql
 
 -- Registry, privileges, version.
