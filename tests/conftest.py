@@ -93,6 +93,8 @@ def _janitor(cluster: Cluster, name: str, template: str | None = None, as_templa
 def _prepare_test_extensions(database: Database) -> None:
     database.execute("create schema if not exists extensions")
     database.execute("create extension if not exists pgtap with schema extensions")
+    # As on Supabase, everyone can use the extensions schema (pgTAP runs under `set role`).
+    database.execute("grant usage on schema extensions to public")
 
 
 @pytest.fixture(scope="session")

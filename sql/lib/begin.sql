@@ -4,6 +4,9 @@
 select pg_advisory_xact_lock(hashtext('conductor install'));
 
 set local client_min_messages = warning;
+-- Every name in the package is schema-qualified; an empty search_path proves it, and makes the
+-- identities recorded in conductor.package_objects fully qualified.
+set local search_path = '';
 
 create schema if not exists conductor;
 comment on schema conductor is
@@ -17,6 +20,7 @@ create table if not exists conductor.package_objects (
     constraint package_objects_pkey primary key (object_kind, object_identity),
     constraint package_objects_kind_check check (object_kind in ('table', 'function', 'view', 'materialized view'))
 );
+alter table conductor.package_objects enable row level security;
 comment on table conductor.package_objects is
 'What the package created: tables (claimed when first created) and code objects in public '
 '(registered by each install). Uninstall drops exactly these.';

@@ -15,6 +15,7 @@ create table if not exists conductor.bridge_health (
     last_error_at timestamptz,
     constraint bridge_health_pkey primary key (bridge_id)
 );
+alter table conductor.bridge_health enable row level security;
 comment on table conductor.bridge_health is 'Last known state of each modem bridge.';
 comment on column conductor.bridge_health.bridge_id is 'Bridge identity (hostname:port unless configured).';
 comment on column conductor.bridge_health.hostname is 'Host the bridge runs on.';

@@ -14,6 +14,7 @@ create table if not exists conductor.import_batches (
     rows_rejected integer not null default 0,
     constraint import_batches_pkey primary key (id)
 );
+alter table conductor.import_batches enable row level security;
 comment on table conductor.import_batches is 'One row per import run of one entity, with its counts.';
 comment on column conductor.import_batches.id is 'Batch id.';
 comment on column conductor.import_batches.entity is 'What was imported (customers, products, transactions, ...).';
@@ -43,6 +44,7 @@ create table if not exists conductor.data_issues (
     constraint data_issues_action_check check (action in ('rejected', 'field_cleared', 'corrected'))
 );
 create index if not exists data_issues_import_batch_id_idx on conductor.data_issues (import_batch_id);
+alter table conductor.data_issues enable row level security;
 comment on table conductor.data_issues is 'Problems found in incoming data and what was done about each.';
 comment on column conductor.data_issues.id is 'Surrogate key.';
 comment on column conductor.data_issues.entity is 'Entity of the row (customers, transactions, ...).';

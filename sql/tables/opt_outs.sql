@@ -9,6 +9,7 @@ create table if not exists conductor.opt_outs (
     constraint opt_outs_pkey primary key (phone_number),
     constraint opt_outs_phone_number_check check (phone_number ~ '^\+[1-9][0-9]{7,14}$')
 );
+alter table conductor.opt_outs enable row level security;
 comment on table conductor.opt_outs is 'Numbers that must not receive any message except the opt-out confirmation.';
 comment on column conductor.opt_outs.phone_number is 'Opted-out number, E.164.';
 comment on column conductor.opt_outs.opted_out_at is 'When the opt-out arrived.';
@@ -27,6 +28,7 @@ create table if not exists conductor.consent_events (
     constraint consent_events_event_check check (event in ('opt_out', 'opt_in', 'help'))
 );
 create index if not exists consent_events_phone_number_idx on conductor.consent_events (phone_number, occurred_at);
+alter table conductor.consent_events enable row level security;
 comment on table conductor.consent_events is 'Append-only history of opt-outs, opt-ins and HELP requests.';
 comment on column conductor.consent_events.id is 'Surrogate key.';
 comment on column conductor.consent_events.phone_number is 'Number, E.164.';

@@ -7,6 +7,7 @@ create table if not exists conductor.installed_versions (
     installed_by text not null default current_user,
     constraint installed_versions_pkey primary key (version)
 );
+alter table conductor.installed_versions enable row level security;
 comment on table conductor.installed_versions is
 'Each package version installed into this database, with when it was first installed.';
 comment on column conductor.installed_versions.version is 'Package version (the VERSION file).';

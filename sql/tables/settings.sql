@@ -10,6 +10,7 @@ create table if not exists conductor.settings (
     updated_at timestamptz not null default now(),
     constraint settings_pkey primary key (key)
 );
+alter table conductor.settings enable row level security;
 comment on table conductor.settings is 'Scalar operating settings; read through conductor.setting(key).';
 comment on column conductor.settings.key is 'Setting name.';
 comment on column conductor.settings.value is 'Setting value as JSON (a string, number, boolean or object).';
@@ -39,6 +40,7 @@ create table if not exists conductor.vip_tiers (
     constraint vip_tiers_min_visits_key unique (min_visits),
     constraint vip_tiers_min_visits_check check (min_visits >= 0)
 );
+alter table conductor.vip_tiers enable row level security;
 comment on table conductor.vip_tiers is
 'VIP tiers by visit count: a customer gets the tier with the highest min_visits not above their visits.';
 comment on column conductor.vip_tiers.tier is 'Tier name as stored in customers.vip_status.';
@@ -55,6 +57,7 @@ create table if not exists conductor.churn_levels (
     constraint churn_levels_min_days_key unique (min_days),
     constraint churn_levels_min_days_check check (min_days >= 0)
 );
+alter table conductor.churn_levels enable row level security;
 comment on table conductor.churn_levels is
 'Churn risk by days since the last visit: the level with the highest min_days not above the gap.';
 comment on column conductor.churn_levels.level is 'Level name as stored in customers.churn_risk.';
@@ -72,6 +75,7 @@ create table if not exists conductor.rfm_scores (
     constraint rfm_scores_dimension_check check (dimension in ('recency', 'frequency', 'monetary')),
     constraint rfm_scores_score_check check (score between 1 and 5)
 );
+alter table conductor.rfm_scores enable row level security;
 comment on table conductor.rfm_scores is
 'RFM score bounds. recency: the best score whose bound (days) is >= days since the last visit, '
 'else the row with a null bound. frequency (orders) and monetary (net dollars): the best score whose '
@@ -93,6 +97,7 @@ create table if not exists conductor.lead_segments (
     constraint lead_segments_pkey primary key (segment),
     constraint lead_segments_min_score_key unique (min_score)
 );
+alter table conductor.lead_segments enable row level security;
 comment on table conductor.lead_segments is
 'Lead segments by lead score (3R + 2F + M, 6-30): the segment with the highest min_score not above it.';
 comment on column conductor.lead_segments.segment is 'Segment name as stored in customers.lead_segment.';
@@ -107,6 +112,7 @@ create table if not exists conductor.offers (
     offer_text text not null,
     constraint offers_pkey primary key (category)
 );
+alter table conductor.offers enable row level security;
 comment on table conductor.offers is
 'Win-back offer per favourite product category; other categories get the default_offer setting.';
 comment on column conductor.offers.category is 'Product category as in transaction_items.category.';

@@ -1,0 +1,253 @@
+"""Install properties: idempotent, upgrade keeps data, a failing install changes nothing,
+uninstall removes exactly the package, and a foreign table is never adopted."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from conductor_dev import installer
+from conductor_dev.localdb import bindir
+
+# Rows that only use columns present since the first release, so every release can load them.
+SAMPLE_ROWS = """
+insert into public.products (product_id, sku, name, brand, category, retail_price)
+values ('P1', 'SKU-1', 'Blue Dream 3.5g', 'Kiva', 'Flower', 35.00),
+       ('P2', 'SKU-2', 'Mango Gummies', 'Wyld', 'Edibles', 18.00);
+insert into public.customers (member_id, name, phone, email, loyalty_points)
+values ('M1', 'Ada Lovelace', '(619) 977-3020', 'ada@example.com', 120),
+       ('M2', 'Grace Hopper', null, null, 0);
+insert into public.transactions (transaction_id, customer_id, "date", shop_location, staff_name, total_amount)
+values ('T1', 'M1', '2026-10-01 18:30+00', 'Downtown', 'Sam', 53.00),
+       ('T2', 'M1', '2026-11-01 19:30+00', 'Downtown', 'Sam', 35.00),
+       ('T3', null, '2026-11-02 20:00+00', 'Uptown', 'Lee', 18.00);
+insert into public.transaction_items (transaction_id, line_number, product_sku, product_name, category,
+                                      quantity, unit_price, total_price)
+values ('T1', 1, 'SKU-1', 'Blue Dream 3.5g', 'Flower', 1, 35.00, 35.00),
+       ('T1', 2, 'SKU-2', 'Mango Gummies', 'Edibles', 1, 18.00, 18.00),
+       ('T2', 1, 'SKU-1', 'Blue Dream 3.5g', 'Flower', 1, 35.00, 35.00),
+       ('T3', 1, 'SKU-2', 'Mango Gummies', 'Edibles', 1, 18.00, 18.00);
+insert into public.leads (phone_number, last_message) values ('+16195550123', 'hi, are you open?');
+update conductor.settings set value = '"America/Denver"' where key = 'store_time_zone';
+"""
+
+# The input columns each table must keep through any install (derived columns may be recomputed).
+KEPT_COLUMNS = {
+    "public.products": "product_id, sku, name, brand, category, retail_price",
+    "public.customers": "member_id, name, phone, email, loyalty_points",
+    "public.transactions": 'transaction_id, customer_id, "date", shop_location, staff_name, total_amount',
+    "public.transaction_items": "transaction_id, line_number, product_sku, quantity, unit_price, total_price",
+    "public.leads": "phone_number, last_message",
+    "conductor.settings": "key, value",
+}
+
+
+def schema_dump(url: str) -> str:
+    """pg_dump --schema-only without comments-only lines: equal dumps mean equal schemas."""
+    result = subprocess.run(
+        [str(bindir() / "pg_dump"), "--schema-only", "--no-tablespaces", "-d", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = [
+        line
+        for line in result.stdout.splitlines()
+        if line and not line.startswith(("--", "\\restrict", "\\unrestrict"))
+    ]
+    return "\n".join(lines)
+
+
+def package_rows(url: str) -> dict[str, list[tuple]]:
+    """Every row of every package table with its xmin: equal means no row was even rewritten."""
+    with psycopg.connect(url) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select object_identity from conductor.package_objects where object_kind = 'table' order by 1"
+            )
+        ]
+        return {
+            table: conn.execute(f"select xmin::text, * from {table} order by 2").fetchall()
+            for table in tables
+        }
+
+
+def kept_rows(url: str) -> dict[str, list[tuple]]:
+    with psycopg.connect(url) as conn:
+        return {
+            table: conn.execute(f"select {cols} from {table} order by 1, 2").fetchall()
+            for table, cols in KEPT_COLUMNS.items()
+        }
+
+
+def load_sample(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(SAMPLE_ROWS)
+
+
+def test_install_twice_changes_nothing(empty_db) -> None:
+    installer.install(empty_db.url)
+    load_sample(empty_db.url)
+    schema, rows = schema_dump(empty_db.url), package_rows(empty_db.url)
+    installer.install(empty_db.url)
+    assert schema_dump(empty_db.url) == schema
+    assert package_rows(empty_db.url) == rows
+
+
+def test_install_records_version(empty_db) -> None:
+    installer.install(empty_db.url)
+    assert empty_db.scalar("select version from conductor.installed_versions") == installer.version()
+
+
+def latest_release() -> str:
+    result = subprocess.run(
+        ["git", "describe", "--tags", "--abbrev=0", "--match", "v*", "HEAD"],
+        cwd=installer.ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, "no release tag (v*) reachable from HEAD: " + result.stderr
+    return result.stdout.strip()
+
+
+def checkout_release(tag: str, dest: Path) -> Path:
+    archive = subprocess.run(
+        ["git", "archive", tag, "sql", "VERSION"], cwd=installer.ROOT, capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest / "sql"
+
+
+def test_upgrade_from_last_release_keeps_every_row(empty_db, pg_cluster, tmp_path) -> None:
+    old_sql = checkout_release(latest_release(), tmp_path)
+    installer.install(empty_db.url, sql_dir=old_sql)
+    load_sample(empty_db.url)
+    before = kept_rows(empty_db.url)
+    counts = {t: len(r) for t, r in package_rows(empty_db.url).items()}
+
+    installer.install(empty_db.url)
+
+    assert kept_rows(empty_db.url) == before
+    after_counts = {t: len(r) for t, r in package_rows(empty_db.url).items()}
+    assert {t: after_counts[t] for t in counts} == counts
+
+    fresh_name = empty_db.name + "_fresh"
+    pg_cluster.psql(f'create database "{fresh_name}"')
+    try:
+        installer.install(pg_cluster.url(fresh_name))
+        assert schema_dump(empty_db.url) == schema_dump(pg_cluster.url(fresh_name))
+    finally:
+        pg_cluster.psql(f'drop database "{fresh_name}"')
+
+
+def broken_tree(tmp_path: Path) -> Path:
+    """A copy of the package whose last manifest file ends in an error."""
+    root = tmp_path / "broken"
+    shutil.copytree(installer.SQL_DIR, root / "sql")
+    shutil.copy(installer.ROOT / "VERSION", root / "VERSION")
+    manifest = (root / "sql" / "install.sql").read_text().splitlines()
+    last = [line for line in manifest if line.startswith("\\ir ")][-1].split()[1]
+    with open(root / "sql" / last, "a") as fh:
+        fh.write("\nselect 1 / 0; -- injected failure\n")
+    return root / "sql"
+
+
+def test_failing_install_leaves_database_as_it_was(empty_db, tmp_path) -> None:
+    installer.install(empty_db.url)
+    load_sample(empty_db.url)
+    schema, rows = schema_dump(empty_db.url), package_rows(empty_db.url)
+    with pytest.raises(installer.InstallError, match="division by zero"):
+        installer.install(empty_db.url, sql_dir=broken_tree(tmp_path))
+    assert schema_dump(empty_db.url) == schema
+    assert package_rows(empty_db.url) == rows
+
+
+def test_failing_first_install_leaves_empty_database(empty_db, tmp_path) -> None:
+    schema = schema_dump(empty_db.url)
+    with pytest.raises(installer.InstallError):
+        installer.install(empty_db.url, sql_dir=broken_tree(tmp_path))
+    assert schema_dump(empty_db.url) == schema
+    assert empty_db.scalar("select to_regnamespace('conductor')") is None
+
+
+CODE_OBJECTS = """
+select 'function ' || p.oid::regprocedure::text from pg_proc as p
+where p.pronamespace in ('public'::regnamespace, 'conductor'::regnamespace)
+union all
+select 'relation ' || c.oid::regclass::text from pg_class as c
+where c.relnamespace in ('public'::regnamespace, 'conductor'::regnamespace) and c.relkind in ('v', 'm')
+union all
+select 'trigger ' || t.tgname from pg_trigger as t
+join pg_class as c on c.oid = t.tgrelid
+where not t.tgisinternal and c.relnamespace in ('public'::regnamespace, 'conductor'::regnamespace)
+union all
+select 'policy ' || polname from pg_policy
+"""
+
+
+def catalog_snapshot(url: str) -> str:
+    """Everything in the database that is not a system object, as a schema dump."""
+    return schema_dump(url)
+
+
+def test_uninstall_keeps_tables_and_removes_the_code_layer(empty_db) -> None:
+    installer.install(empty_db.url)
+    load_sample(empty_db.url)
+    rows = kept_rows(empty_db.url)
+    assert empty_db.rows(CODE_OBJECTS), "the install created code objects"
+
+    installer.uninstall(empty_db.url)
+
+    assert empty_db.rows(CODE_OBJECTS) == []
+    assert kept_rows(empty_db.url) == rows
+
+
+def test_uninstall_with_drop_data_leaves_nothing_of_the_package(empty_db) -> None:
+    empty_db.execute("create table public.shop_notes (id int primary key, note text)")
+    empty_db.execute("create function public.shop_helper() returns int language sql as 'select 1'")
+    before = catalog_snapshot(empty_db.url)
+    installer.install(empty_db.url)
+    load_sample(empty_db.url)
+
+    installer.uninstall(empty_db.url, drop_data=True)
+
+    assert catalog_snapshot(empty_db.url) == before
+
+
+def test_reinstall_after_uninstall_keeps_the_data(empty_db) -> None:
+    installer.install(empty_db.url)
+    load_sample(empty_db.url)
+    rows = kept_rows(empty_db.url)
+    installer.uninstall(empty_db.url)
+    installer.install(empty_db.url)
+    assert kept_rows(empty_db.url) == rows
+
+
+def test_install_refuses_a_table_it_did_not_create(empty_db) -> None:
+    empty_db.execute("create table public.customers (id int4 primary key, name text)")
+    with pytest.raises(installer.InstallError, match="public.customers already exists and was not created"):
+        installer.install(empty_db.url)
+    assert empty_db.scalar("select to_regnamespace('conductor')") is None
+
+
+def test_migration_file_installs_like_the_manifest(empty_db, tmp_path, pg_cluster) -> None:
+    path = installer.write_migration(tmp_path / "supabase" / "migrations")
+    assert path.name.endswith(f"_conductor_{installer.version().replace('.', '_')}.sql")
+    text = path.read_text()
+    assert "\\ir" not in text and ":'conductor_version'" not in text
+    # As `supabase db push` does: the file is one transaction, without psql.
+    with psycopg.connect(empty_db.url) as conn, conn.transaction():
+        conn.execute(text)
+    manifest_name = empty_db.name + "_manifest"
+    pg_cluster.psql(f'create database "{manifest_name}"')
+    try:
+        installer.install(pg_cluster.url(manifest_name))
+        assert schema_dump(empty_db.url) == schema_dump(pg_cluster.url(manifest_name))
+    finally:
+        pg_cluster.psql(f'drop database "{manifest_name}"')
