@@ -1,0 +1,172 @@
+"""`python -m bench` (what `make bench` runs): every figure of issue 5, Conductor next to the
+seeds' own design, at the seeds' scale and at 10x, in one run on a throwaway cluster."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench import bridge, data, env, ingest, insights, package, pos, refresh, report
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+QUICK_SCALE = 0.005
+
+
+@dataclass
+class Plan:
+    """How much of each figure to measure at one scale."""
+
+    label: str
+    scale: float
+    ingest_runs: int
+    pos_iterations: int
+    pos_runs: int
+    insights_random: int
+    insights_heaviest: int
+    insights_runs: int
+    rebuild_runs: int
+    refresh_runs: int
+
+
+def plans(scale: float, runs: int, also_10x: bool, quick: bool) -> list[Plan]:
+    if quick:
+        first = Plan("1x", scale, 1, 60, 1, 30, 5, 1, 1, 1)
+        tenx = Plan("10x", scale * 10, 1, 60, 1, 30, 5, 1, 1, 1)
+    else:
+        first = Plan("1x", scale, runs, 3000, runs, 1000, 20, runs, runs, runs)
+        # 10x: each bulk load and rebuild once (they take minutes), distributions as large.
+        tenx = Plan("10x", scale * 10, 1, 1500, runs, 1000, 20, runs, 1, runs)
+    return [first, tenx] if also_10x else [first]
+
+
+def _figure(results: dict, key: str, log: Callable[[str], None], fn: Callable[[], dict]) -> None:
+    started = time.perf_counter()
+    try:
+        results[key] = fn()
+    except package.Missing as exc:
+        results[key] = {"error": str(exc)}
+        log(f"  {key}: not measured: {exc}")
+    except Exception as exc:  # a failing figure must not hide the others
+        results[key] = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+        log(f"  {key}: failed:\n{traceback.format_exc()}")
+    else:
+        log(f"  {key}: done in {time.perf_counter() - started:.1f} s")
+
+
+def run_scale(cluster, work: Path, plan: Plan, loader, log) -> tuple[dict, str | None]:
+    """Every figure but the bridge at one scale; returns the results and the loaded database."""
+    s: dict = {"label": plan.label, "scale": plan.scale, "plan": asdict(plan)}
+    log(f"[{plan.label}] generating data at scale {plan.scale:g}")
+    dataset = data.generate(cluster, plan.scale, work / plan.label, loader=loader, log=log)
+    s["dataset"] = {
+        "description": dataset.describe(),
+        "counts": dataset.counts,
+        "generate_seconds": dataset.generate_seconds,
+        "first_day": dataset.first_day,
+        "last_day": dataset.last_day,
+        "days": dataset.days,
+    }
+    log(f"[{plan.label}] {dataset.describe()}")
+    template = f"bench_template_{plan.label}"
+    data.build_template(cluster, dataset, template)
+    loaded = f"bench_loaded_{plan.label}"
+
+    log(f"[{plan.label}] figure 1: bulk ingest ({plan.ingest_runs} runs)")
+    _figure(s, "ingest", log, lambda: ingest.run(cluster, dataset, template, plan.ingest_runs, loaded, log))
+    env.drop_database(cluster, template)
+    if "error" in s["ingest"]:
+        return s, None
+    url = env.socket_url(cluster, loaded)
+
+    log(f"[{plan.label}] figure 3: get_customer_insights")
+    _figure(
+        s,
+        "insights",
+        log,
+        lambda: insights.run(url, plan.insights_random, plan.insights_heaviest, plan.insights_runs),
+    )
+    log(f"[{plan.label}] figure 2: POS sale")
+    _figure(s, "pos", log, lambda: pos.run(url, plan.pos_iterations, plan.pos_runs))
+    log(f"[{plan.label}] figure 4: rebuild, nightly refresh, one day's sales")
+    _figure(s, "refresh", log, lambda: refresh.run(url, plan.refresh_runs, plan.rebuild_runs))
+    return s, loaded
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--scale", type=float, default=None, help="data scale, 1 = the seeds' volumes (default 1)"
+    )
+    parser.add_argument(
+        "--also-10x",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure at 10 times the scale (default on)",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs per figure; medians are reported (default 3)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"smoke test: scale {QUICK_SCALE}, one short run"
+    )
+    parser.add_argument("--bridge-messages", type=int, default=None, help="messages each way for figure 5")
+    parser.add_argument(
+        "--results-dir", type=Path, default=None, help=f"where to write results ({RESULTS_DIR})"
+    )
+    parser.add_argument("--no-write", action="store_true", help="print the table only")
+    parser.add_argument("--keep-cluster", action="store_true", help="leave the throwaway cluster's folder")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    scale = args.scale if args.scale is not None else (QUICK_SCALE if args.quick else 1.0)
+    if scale <= 0:
+        parser.error("--scale must be positive")
+    bridge_messages = args.bridge_messages or (20 if args.quick else 1000)
+    log = print if not args.quick else (lambda msg: print(msg, file=sys.stderr))
+
+    started = time.perf_counter()
+    results: dict = {"scales": [], "notes": []}
+    loader = data.default_loader()
+    with env.throwaway_cluster(keep=args.keep_cluster) as (cluster, work):
+        results["machine"] = env.describe_machine(cluster.url("postgres"))
+        first_loaded = None
+        for i, plan in enumerate(plans(scale, args.runs, args.also_10x, args.quick)):
+            s, loaded = run_scale(cluster, work, plan, loader, log)
+            results["scales"].append(s)
+            if i == 0 and loaded:
+                first_loaded = loaded
+                log(f"[{plan.label}] figure 5: bridge against the simulator, {bridge_messages} each way")
+                holder: dict = {}
+                _figure(
+                    holder,
+                    "bridge",
+                    log,
+                    lambda loaded=loaded: bridge.run(cluster, loaded, bridge_messages, args.quick),
+                )
+                results["bridge"] = {"label": plan.label, **holder["bridge"]}
+            if loaded and loaded != first_loaded:
+                env.drop_database(cluster, loaded)
+        if first_loaded:
+            env.drop_database(cluster, first_loaded)
+    results["duration_s"] = time.perf_counter() - started
+
+    rows = report.build_rows(results)
+    for s in results["scales"]:
+        sanity = s.get("ingest", {}).get("sanity")
+        if sanity:
+            results["notes"].append(f"{s['label']}: after Conductor's bulk load: {sanity}")
+    print()
+    print(report.markdown(results, rows))
+    if not args.no_write:
+        md, js = report.write(results, rows, args.results_dir or RESULTS_DIR)
+        print(f"wrote {md} and {js.name}")
+    unmeasured = [r for r in rows if r.conductor.startswith("not measured")]
+    if unmeasured:
+        print(f"{len(unmeasured)} figure(s) could not be measured", file=sys.stderr)
+        return 1
+    return 0

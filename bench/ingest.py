@@ -1,0 +1,129 @@
+"""Figure 1: bulk ingest of the generated transactions and line items.
+
+Four loads of the same CSV files, each into a fresh clone of the template database:
+- Conductor with every derived object maintained (its triggers on);
+- plain COPY into the same tables with the maintenance triggers disabled (foreign keys stay);
+- the seeds' tables with their per-row triggers;
+- plain COPY into the seeds' tables without their triggers (the seeds' own floor).
+Each load is one transaction: COPY transactions, COPY line items, commit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import psycopg
+
+from bench import env, package
+from bench.data import Dataset, copy_from_file
+from conductor_dev.localdb import Cluster
+
+VARIANTS = ("conductor", "plain", "baseline", "baseline_plain")
+
+
+@dataclass
+class Load:
+    variant: str
+    seconds: float
+    rows: int
+
+
+def _disable(conn: psycopg.Connection, schema: str) -> None:
+    for table in ("transactions", "transaction_items"):
+        conn.execute(f"alter table {schema}.{table} disable trigger user")
+
+
+def _enable(conn: psycopg.Connection, schema: str) -> None:
+    for table in ("transactions", "transaction_items"):
+        conn.execute(f"alter table {schema}.{table} enable trigger user")
+
+
+def load(url: str, dataset: Dataset, variant: str) -> Load:
+    """Run one load of the transactions and line items; return its wall time to commit."""
+    schema = "public" if variant in ("conductor", "plain") else "seed_baseline"
+    tx = dataset.tables["transactions"]
+    items = dataset.tables["transaction_items"]
+    if schema == "public":
+        files = [(tx.conductor_columns, tx.conductor_file), (items.conductor_columns, items.conductor_file)]
+    else:
+        files = [(tx.baseline_columns, tx.baseline_file), (items.baseline_columns, items.baseline_file)]
+    with psycopg.connect(url, autocommit=True) as conn:
+        if variant in ("plain", "baseline_plain"):
+            _disable(conn, schema)
+        conn.execute("checkpoint")
+        rows = 0
+        started = time.perf_counter()
+        with conn.transaction():
+            rows += copy_from_file(conn, f"{schema}.transactions", *files[0])
+            rows += copy_from_file(conn, f"{schema}.transaction_items", *files[1])
+            if variant == "conductor":
+                package.finish_ingest(conn)
+        seconds = time.perf_counter() - started
+        if variant in ("plain", "baseline_plain"):
+            _enable(conn, schema)
+    return Load(variant, seconds, rows)
+
+
+def settle(url: str) -> None:
+    """Untimed: vacuum and analyze after a load, so the next timed step starts from a quiet
+    database (no autovacuum catching up in the middle of it) with fresh statistics."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("vacuum analyze")
+
+
+def run(cluster: Cluster, dataset: Dataset, template: str, runs: int, keep_last: str, log=print) -> dict:
+    """`runs` rounds of the four loads. The last round's Conductor and per-row baseline loads
+    share one database, which is kept (renamed `keep_last`) as the loaded database for the
+    other figures. Returns the samples of each variant in seconds."""
+    samples: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    rows = 0
+    for r in range(runs):
+        last = r == runs - 1
+        loaded = keep_last if last else f"bench_ingest_{r}"
+        # Alternate which side loads first, so neither always meets the other's leftovers.
+        maintained = ("conductor", "baseline") if r % 2 == 0 else ("baseline", "conductor")
+        plain = ("plain", "baseline_plain") if r % 2 == 0 else ("baseline_plain", "plain")
+        url = env.create_database(cluster, loaded, template=template)
+        for variant in maintained:
+            result = load(url, dataset, variant)
+            samples[variant].append(result.seconds)
+            rows = result.rows
+            log(f"    run {r + 1}/{runs} {variant:<15} {result.seconds:8.2f} s")
+            settle(url)
+        if not last:
+            env.drop_database(cluster, loaded)
+        scratch = f"bench_plain_{r}"
+        url = env.create_database(cluster, scratch, template=template)
+        for variant in plain:
+            result = load(url, dataset, variant)
+            samples[variant].append(result.seconds)
+            log(f"    run {r + 1}/{runs} {variant:<15} {result.seconds:8.2f} s")
+            settle(url)
+        env.drop_database(cluster, scratch)
+    derived = derived_counts(cluster.url(keep_last))
+    return {"samples": samples, "rows": rows, "derived": derived, "sanity": describe_derived(derived)}
+
+
+def derived_counts(url: str) -> dict[str, int]:
+    """What the maintained loads produced (a load that maintained nothing would look fast)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        counts = conn.execute(
+            """
+            select
+                (select count(*) from public.customers where total_visits > 0),
+                (select count(*) from public.customer_product_affinity),
+                (select count(*) from public.customer_visit_patterns),
+                (select count(*) from seed_baseline.customers where total_visits > 0)
+            """
+        ).fetchone()
+    keys = ("customers_with_visits", "affinity_rows", "visit_patterns", "baseline_customers_with_visits")
+    return dict(zip(keys, counts, strict=True))
+
+
+def describe_derived(d: dict[str, int]) -> str:
+    return (
+        f"{d['customers_with_visits']:,} customers with visits, {d['affinity_rows']:,} affinity rows, "
+        f"{d['visit_patterns']:,} visit patterns (seeds' per-row triggers: "
+        f"{d['baseline_customers_with_visits']:,} customers with visits)"
+    )

@@ -1,0 +1,108 @@
+"""Figure 3: the one-call customer context for the AI, by phone number.
+
+Conductor: `select * from public.get_customer_insights(phone_number => $1)`.
+Seeds: `select * from seed_baseline.customer_sms_context where phone = $1` (their view).
+Both as server-side prepared statements, each on its own connection over the server's Unix
+socket, for the same sample of phone numbers: random customers plus the heaviest histories.
+Latency is wall time from sending the execute to having fetched every row.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import psycopg
+
+from bench import package, stats
+
+CONDUCTOR_SQL = "select * from public.get_customer_insights(phone_number => %s)"
+BASELINE_SQL = "select * from seed_baseline.customer_sms_context where phone = %s"
+
+
+def sample_phones(conn: psycopg.Connection, random_count: int, heaviest: int, seed: int = 3) -> dict:
+    """Random customers with a phone, plus the `heaviest` customers by number of transactions."""
+    phones = [
+        r[0]
+        for r in conn.execute(
+            "select phone from public.customers where phone is not null order by member_id"
+        ).fetchall()
+    ]
+    heavy = conn.execute(
+        """
+        select c.phone, count(*) as transactions
+        from public.transactions as t
+        join public.customers as c on c.member_id = t.customer_id
+        where c.phone is not null
+        group by c.phone
+        order by count(*) desc, c.phone
+        limit %s
+        """,
+        (heaviest,),
+    ).fetchall()
+    rng = random.Random(seed)
+    chosen = rng.sample(phones, min(random_count, len(phones)))
+    heavy_phones = [r[0] for r in heavy]
+    sample = list(dict.fromkeys(chosen + heavy_phones))
+    return {
+        "phones": sample,
+        "heaviest_transactions": heavy[0][1] if heavy else 0,
+        "heaviest": heavy_phones,
+    }
+
+
+def _timed(conn: psycopg.Connection, sql: str, phone: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    rows = conn.execute(sql, (phone,), prepare=True).fetchall()
+    return (time.perf_counter() - started) * 1000, len(rows)
+
+
+def run(url: str, random_count: int, heaviest: int, runs: int) -> dict:
+    """p50/p99 per pass over the sample; the median of each over `runs` passes."""
+    with (
+        psycopg.connect(url, autocommit=True) as admin,
+        psycopg.connect(url, autocommit=True, prepare_threshold=0) as conductor,
+        psycopg.connect(url, autocommit=True, prepare_threshold=0) as baseline,
+    ):
+        package.require(admin, package.INSIGHTS)
+        picked = sample_phones(admin, random_count, heaviest)
+        phones = picked["phones"]
+        heavy = set(picked["heaviest"])
+        # Warm-up pass: prepares the statements and brings the pages in, as a live server has.
+        empty = 0
+        for phone in phones:
+            _, n = _timed(conductor, CONDUCTOR_SQL, phone)
+            empty += n == 0
+            _timed(baseline, BASELINE_SQL, phone)
+        passes: dict[str, list[list[float]]] = {"conductor": [], "baseline": []}
+        heavy_samples: dict[str, list[float]] = {"conductor": [], "baseline": []}
+        rng = random.Random(11)
+        for _ in range(runs):
+            order = phones[:]
+            rng.shuffle(order)
+            c_pass, b_pass = [], []
+            for phone in order:
+                c_ms, _ = _timed(conductor, CONDUCTOR_SQL, phone)
+                b_ms, _ = _timed(baseline, BASELINE_SQL, phone)
+                c_pass.append(c_ms)
+                b_pass.append(b_ms)
+                if phone in heavy:
+                    heavy_samples["conductor"].append(c_ms)
+                    heavy_samples["baseline"].append(b_ms)
+            passes["conductor"].append(c_pass)
+            passes["baseline"].append(b_pass)
+    result: dict = {
+        "sample": len(phones),
+        "heaviest_count": len(heavy),
+        "heaviest_transactions": picked["heaviest_transactions"],
+        "runs": runs,
+        "conductor_empty_results": empty,
+    }
+    for side, chunks in passes.items():
+        result[side] = {
+            "p50_ms": stats.median([stats.percentile(c, 50) for c in chunks]),
+            "p99_ms": stats.median([stats.percentile(c, 99) for c in chunks]),
+            "max_ms": max(max(c) for c in chunks),
+            "heaviest_p50_ms": stats.percentile(heavy_samples[side], 50) if heavy_samples[side] else None,
+        }
+    return result

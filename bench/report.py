@@ -1,0 +1,319 @@
+"""The results table: every figure next to its target (issue 5) and its baseline, as Markdown
+on stdout and in bench/results/<UTC date>-<scale>x.md, with the raw numbers in a .json beside it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import stats
+
+NA = "—"
+
+
+@dataclass
+class Row:
+    figure: str
+    measure: str
+    scale: str
+    conductor: str
+    baseline: str
+    target: str
+    met: bool | None
+    value: float | None = None  # the number the target is about, for machines
+
+
+def fmt_s(seconds: float | None) -> str:
+    if seconds is None:
+        return NA
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 100:
+        return f"{seconds:.2f} s"
+    return f"{seconds:.0f} s"
+
+
+def fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return NA
+    if ms < 10:
+        return f"{ms:.2f} ms"
+    return f"{ms:.1f} ms"
+
+
+def fmt_x(value: float | None) -> str:
+    return NA if value is None else f"{value:.2f}×"
+
+
+def _missing(figure: str, measure: str, scale: str, target: str, error: str) -> Row:
+    return Row(figure, measure, scale, f"not measured: {error}", NA, target, None)
+
+
+def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
+    label = s["label"]
+    rows: list[Row] = []
+    seed_target = "" if s["scale"] == 1 else " (target is for seed scale)"
+
+    ing = s.get("ingest", {})
+    measure = "Bulk ingest: transactions + line items, one transaction, all derived data maintained"
+    target = "≤ 1.5× plain COPY"
+    if "error" in ing or not ing:
+        rows.append(_missing("1", measure, label, target, ing.get("error", "did not run")))
+    else:
+        med = {k: stats.median(v) for k, v in ing["samples"].items()}
+        c, p, b, bp = med["conductor"], med["plain"], med["baseline"], med["baseline_plain"]
+        # A load that maintained nothing would look fast: say so next to its time.
+        derived = ing.get("derived", {})
+        hollow = derived.get("customers_with_visits") == 0
+        rows.append(
+            Row(
+                "1",
+                f"Bulk ingest of {ing['rows']:,} rows, median of {len(ing['samples']['conductor'])}",
+                label,
+                f"{fmt_s(c)} = {fmt_x(stats.ratio(c, p))} plain COPY ({fmt_s(p)})"
+                + (" — but no customer metrics were maintained" if hollow else ""),
+                f"per-row triggers {fmt_s(b)} = {fmt_x(stats.ratio(b, bp))} their plain COPY ({fmt_s(bp)})",
+                target,
+                stats.ratio(c, p) <= 1.5 and not hollow,
+                stats.ratio(c, p),
+            )
+        )
+
+    pos = s.get("pos", {})
+    measure = "POS sale (transaction + 3 items, own transaction), everything maintained"
+    target = "p50 < 1 ms"
+    if "error" in pos or not pos:
+        rows.append(_missing("2", measure, label, target, pos.get("error", "did not run")))
+    else:
+        c, b, p = pos["conductor"], pos["baseline"], pos["plain"]
+        rows.append(
+            Row(
+                "2",
+                f"One POS sale with 3 items, {pos['iterations']:,} sales",
+                label,
+                f"p50 {fmt_ms(c['p50_ms'])}, p99 {fmt_ms(c['p99_ms'])} "
+                f"(no maintenance: p50 {fmt_ms(p['p50_ms'])})",
+                f"p50 {fmt_ms(b['p50_ms'])}, p99 {fmt_ms(b['p99_ms'])}",
+                target,
+                c["p50_ms"] < 1.0,
+                c["p50_ms"],
+            )
+        )
+
+    ins = s.get("insights", {})
+    measure = "get_customer_insights(phone), prepared, local socket"
+    if "error" in ins or not ins:
+        rows.append(
+            _missing("3", measure, label, "p50 < 0.3 ms, p99 < 1.5 ms", ins.get("error", "did not run"))
+        )
+    else:
+        c, b = ins["conductor"], ins["baseline"]
+        what = (
+            f"get_customer_insights, {ins['sample']:,} customers incl. the {ins['heaviest_count']} "
+            f"heaviest (up to {ins['heaviest_transactions']:,} transactions)"
+        )
+        rows.append(
+            Row(
+                "3",
+                f"{what}: p50",
+                label,
+                fmt_ms(c["p50_ms"]),
+                f"customer_sms_context view {fmt_ms(b['p50_ms'])}",
+                "< 0.3 ms" + seed_target,
+                c["p50_ms"] < 0.3,
+                c["p50_ms"],
+            )
+        )
+        rows.append(
+            Row(
+                "3",
+                f"{what}: p99 (max {fmt_ms(c['max_ms'])})",
+                label,
+                fmt_ms(c["p99_ms"]),
+                f"customer_sms_context view {fmt_ms(b['p99_ms'])} (max {fmt_ms(b['max_ms'])})",
+                "< 1.5 ms" + seed_target,
+                c["p99_ms"] < 1.5,
+                c["p99_ms"],
+            )
+        )
+        if not primary and primary_p99:
+            growth = stats.ratio(c["p99_ms"], primary_p99)
+            rows.append(
+                Row(
+                    "3",
+                    "get_customer_insights p99 relative to the first scale's p99",
+                    label,
+                    fmt_x(growth),
+                    NA,
+                    "≤ 1.2×",
+                    growth is not None and growth <= 1.2,
+                    growth,
+                )
+            )
+
+    ref = s.get("refresh", {})
+    if "error" in ref or not ref:
+        rows.append(_missing("4", "Rebuild and refresh", label, NA, ref.get("error", "did not run")))
+    else:
+        sec = ref["seconds"]
+        missing = ref.get("missing", {})
+        c = sec.get("rebuild_all")
+        rows.append(
+            Row(
+                "4",
+                f"Full rebuild of every derived object, median of {ref['rebuild_runs']}",
+                label,
+                f"rebuild_all() {fmt_s(c)}"
+                if c is not None
+                else f"not measured: {missing.get('rebuild_all')}",
+                f"full recompute {fmt_s(sec['baseline_full'])}",
+                "faster than the seeds' design",
+                None if c is None else c < sec["baseline_full"],
+                c,
+            )
+        )
+        c = sec.get("nightly")
+        rows.append(
+            Row(
+                "4",
+                f"Nightly refresh, median of {ref['runs']}",
+                label,
+                f"{ref['nightly_function']}() {fmt_s(c)}"
+                if c is not None
+                else f"not measured: {missing.get('nightly')}",
+                f"daily recompute {fmt_s(sec['baseline_nightly'])}",
+                "< 1 s" + seed_target,
+                None if c is None else c < 1.0,
+                c,
+            )
+        )
+        day = ref["day"]
+        rows.append(
+            Row(
+                "4",
+                f"One day's new sales ({day['transactions']:,} transactions, {day['items']:,} items), "
+                "maintained incrementally",
+                label,
+                fmt_s(sec["day_conductor"]),
+                f"per-row inserts {fmt_s(sec['day_baseline_inserts'])} + recompute "
+                f"{fmt_s(sec['day_baseline_recompute'])} = {fmt_s(sec['day_baseline'])}",
+                "(no target)",
+                None,
+                sec["day_conductor"],
+            )
+        )
+    return rows
+
+
+def bridge_rows(bridge: dict | None) -> list[Row]:
+    if bridge is None:
+        return []
+    if "error" in bridge:
+        return [
+            _missing(
+                "5",
+                "Bridge against the simulator, instant modem",
+                bridge.get("label", NA),
+                "p50 < 50 ms each way, ≥ 100 msg/s",
+                bridge["error"],
+            )
+        ]
+    label = bridge["label"]
+    out, inn = bridge["outbound"], bridge["inbound"]
+    no_baseline = "no seed baseline (the seeds' bridge is not in the notes)"
+    return [
+        Row(
+            "5",
+            f"Outbound: queued row → AT+CMGS on the wire, {out['messages']:,} messages",
+            label,
+            f"p50 {fmt_ms(out['p50_ms'])}, p99 {fmt_ms(out['p99_ms'])}",
+            no_baseline,
+            "p50 < 50 ms",
+            out["p50_ms"] < 50,
+            out["p50_ms"],
+        ),
+        Row(
+            "5",
+            f"Inbound: +CMTI → committed row, {inn['messages']:,} messages",
+            label,
+            f"p50 {fmt_ms(inn['p50_ms'])}, p99 {fmt_ms(inn['p99_ms'])}",
+            no_baseline,
+            "p50 < 50 ms",
+            inn["p50_ms"] < 50,
+            inn["p50_ms"],
+        ),
+        Row(
+            "5",
+            "Throughput, messages per second",
+            label,
+            f"out {out['per_second']:.0f}/s, in {inn['per_second']:.0f}/s",
+            no_baseline,
+            "≥ 100/s each way",
+            out["per_second"] >= 100 and inn["per_second"] >= 100,
+            min(out["per_second"], inn["per_second"]),
+        ),
+    ]
+
+
+def build_rows(results: dict) -> list[Row]:
+    rows: list[Row] = []
+    primary_p99 = None
+    for i, s in enumerate(results["scales"]):
+        rows += scale_rows(s, primary=i == 0, primary_p99=primary_p99)
+        if i == 0 and "conductor" in s.get("insights", {}):
+            primary_p99 = s["insights"]["conductor"]["p99_ms"]
+    rows += bridge_rows(results.get("bridge"))
+    # Keep figures together: 1 at every scale, then 2, ...
+    rows.sort(key=lambda r: r.figure)
+    return rows
+
+
+def _met(value: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: NA}[value]
+
+
+def markdown_table(rows: list[Row]) -> str:
+    lines = [
+        "| # | Figure | Scale | Conductor | Seeds' design | Target | Met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        cells = (r.figure, r.measure, r.scale, r.conductor, r.baseline, r.target, _met(r.met))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown(results: dict, rows: list[Row]) -> str:
+    m = results["machine"]
+    out = [
+        f"# Conductor benchmark, {m['date']}",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB memory, {m['os']}; "
+        f"{m['postgresql']}; Python {m['python']}, psycopg {m['psycopg']}.",
+        "Server settings: " + ", ".join(f"{k}={v}" for k, v in sorted(m["server_settings"].items())) + ".",
+        f"Revision: {m.get('git_revision') or 'unknown'}. Whole run: {fmt_s(results['duration_s'])}.",
+        "",
+        "Data (the project's demo-data generator, identical rows on both sides):",
+    ]
+    for s in results["scales"]:
+        ds = s.get("dataset")
+        if ds:
+            out.append(f"- {s['label']} (scale {s['scale']:g}): {ds['description']}.")
+    out += ["", markdown_table(rows), ""]
+    notes = results.get("notes", [])
+    if notes:
+        out += ["Notes:", *[f"- {n}" for n in notes], ""]
+    return "\n".join(out)
+
+
+def write(results: dict, rows: list[Row], directory: Path) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    base = directory / f"{stamp}-{results['scales'][0]['scale']:g}x"
+    md = base.with_suffix(".md")
+    js = base.with_suffix(".json")
+    md.write_text(markdown(results, rows))
+    js.write_text(json.dumps({**results, "rows": [asdict(r) for r in rows]}, indent=2, default=str) + "\n")
+    return md, js
