@@ -6,6 +6,9 @@ Four loads of the same CSV files, each into a fresh clone of the template databa
 - the seeds' tables with their per-row triggers;
 - plain COPY into the seeds' tables without their triggers (the seeds' own floor).
 Each load is one transaction: COPY transactions, COPY line items, commit.
+
+The plain-COPY clones, left with raw rows and nothing derived, then serve figure 4's full
+rebuilds: conductor.rebuild_all() against the seeds' full recompute, both from scratch.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Load:
     variant: str
     seconds: float
     rows: int
+    transactions_seconds: float  # the first COPY alone (line items and commit follow)
 
 
 def _disable(conn: psycopg.Connection, schema: str) -> None:
@@ -56,13 +60,14 @@ def load(url: str, dataset: Dataset, variant: str) -> Load:
         started = time.perf_counter()
         with conn.transaction():
             rows += copy_from_file(conn, f"{schema}.transactions", *files[0])
+            transactions_seconds = time.perf_counter() - started
             rows += copy_from_file(conn, f"{schema}.transaction_items", *files[1])
             if variant == "conductor":
                 package.finish_ingest(conn)
         seconds = time.perf_counter() - started
         if variant in ("plain", "baseline_plain"):
             _enable(conn, schema)
-    return Load(variant, seconds, rows)
+    return Load(variant, seconds, rows, transactions_seconds)
 
 
 def settle(url: str) -> None:
@@ -77,6 +82,9 @@ def run(cluster: Cluster, dataset: Dataset, template: str, runs: int, keep_last:
     share one database, which is kept (renamed `keep_last`) as the loaded database for the
     other figures. Returns the samples of each variant in seconds."""
     samples: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    transactions_only: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    rebuild: dict[str, list[float]] = {"conductor": [], "baseline": []}
+    rebuild_missing = None
     rows = 0
     for r in range(runs):
         last = r == runs - 1
@@ -88,6 +96,7 @@ def run(cluster: Cluster, dataset: Dataset, template: str, runs: int, keep_last:
         for variant in maintained:
             result = load(url, dataset, variant)
             samples[variant].append(result.seconds)
+            transactions_only[variant].append(result.transactions_seconds)
             rows = result.rows
             log(f"    run {r + 1}/{runs} {variant:<15} {result.seconds:8.2f} s")
             settle(url)
@@ -98,11 +107,48 @@ def run(cluster: Cluster, dataset: Dataset, template: str, runs: int, keep_last:
         for variant in plain:
             result = load(url, dataset, variant)
             samples[variant].append(result.seconds)
+            transactions_only[variant].append(result.transactions_seconds)
             log(f"    run {r + 1}/{runs} {variant:<15} {result.seconds:8.2f} s")
             settle(url)
+        # Figure 4's full rebuilds start here, from raw rows and nothing derived yet: the same
+        # work for both designs (the seeds' recompute rewrites everything anyway).
+        for name, sql in (
+            ("conductor", f"select {package.REBUILD_ALL}"),
+            ("baseline", "select seed_baseline.full_recompute()"),
+        ):
+            try:
+                seconds = timed_statement(
+                    url, sql, require=package.REBUILD_ALL if name == "conductor" else None
+                )
+            except package.Missing as exc:
+                rebuild_missing = str(exc)
+                continue
+            rebuild[name].append(seconds)
+            log(f"    run {r + 1}/{runs} rebuild {name:<7} {seconds:8.2f} s (from raw rows)")
         env.drop_database(cluster, scratch)
     derived = derived_counts(cluster.url(keep_last))
-    return {"samples": samples, "rows": rows, "derived": derived, "sanity": describe_derived(derived)}
+    return {
+        "samples": samples,
+        "transactions_only": transactions_only,
+        "rows": rows,
+        "derived": derived,
+        "sanity": describe_derived(derived),
+        "rebuild_from_raw": rebuild,
+        "rebuild_missing": rebuild_missing,
+    }
+
+
+def timed_statement(url: str, sql: str, require: str | None = None) -> float:
+    """Seconds to run one statement in its own transaction, to its commit."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if require:
+            package.require(conn, require)
+        started = time.perf_counter()
+        with conn.transaction():
+            conn.execute(sql)
+        seconds = time.perf_counter() - started
+        conn.execute("vacuum analyze")
+    return seconds
 
 
 def derived_counts(url: str) -> dict[str, int]:

@@ -2,10 +2,12 @@
 
 - Full rebuild: `conductor.rebuild_all()` against the seeds' full recompute (every customer's
   totals through their per-row calculation, the affinity populate, calculate_visit_patterns(),
-  REFRESH of their win-back materialized view).
-- Nightly refresh: the function the package's nightly pg_cron job calls, against the seeds'
-  daily job (visit patterns, win-back refresh, every customer row rewritten so their triggers
-  recompute days since the last visit and churn).
+  REFRESH of their win-back materialized view). Both from raw rows are timed in figure 1's
+  plain-COPY clones (bench/ingest.py); here rebuild_all() on the loaded, healthy database.
+- Nightly refresh: the function the package's nightly pg_cron job calls, on a database whose
+  clock-dependent values are a day old (as after midnight), against the seeds' daily job
+  (visit patterns, win-back refresh, every customer row rewritten so their triggers recompute
+  days since the last visit and churn).
 - One day's new sales: a day's worth of sales (a real day of the generated data, moved to
   today) inserted in one transaction with Conductor maintaining everything incrementally,
   against the same sales in the seeds' tables (their per-row triggers) followed by the
@@ -30,6 +32,22 @@ def _timed(conn: psycopg.Connection, sql: str | list[str]) -> float:
         for statement in statements:
             conn.execute(statement)
     return time.perf_counter() - started
+
+
+def _age_one_day(conn: psycopg.Connection) -> None:
+    """Untimed: make the stored clock-dependent values yesterday's, as they are when the nightly
+    job runs after the date turned (a refresh on an already refreshed day writes nothing, which
+    would flatter it). Triggers are off for this fix-up only; then vacuum, as autovacuum would
+    have done during the day."""
+    for table, column in (
+        ("customers", "days_since_last_visit"),
+        ("customer_visit_patterns", "last_visit_deviation_days"),
+    ):
+        with conn.transaction():
+            conn.execute(f"alter table public.{table} disable trigger user")
+            conn.execute(f"update public.{table} set {column} = {column} - 1 where {column} > 0")
+            conn.execute(f"alter table public.{table} enable trigger user")
+    conn.execute("vacuum analyze public.customers, public.customer_visit_patterns")
 
 
 def _day_staging(conn: psycopg.Connection) -> dict:
@@ -117,20 +135,24 @@ def run(url: str, runs: int, rebuild_runs: int) -> dict:
 
         samples: dict[str, list[float]] = {}
 
+        # On the loaded database every derived value is already right: rebuild_all() recomputes
+        # and compares, and writes nothing. (From raw rows, against the seeds' full recompute,
+        # it is timed in figure 1's plain-COPY clones.)
         if package.function_exists(conn, package.REBUILD_ALL):
-            samples["rebuild_all"] = [
+            samples["rebuild_all_healthy"] = [
                 _timed(conn, f"select {package.REBUILD_ALL}") for _ in range(rebuild_runs)
             ]
-        samples["baseline_full"] = [
-            _timed(conn, "select seed_baseline.full_recompute()") for _ in range(rebuild_runs)
-        ]
-        conn.execute("vacuum analyze")
+            conn.execute("vacuum analyze")
 
         if nightly:
-            samples["nightly"] = [_timed(conn, f"select {nightly}()") for _ in range(runs)]
+            samples["nightly"] = []
+            for _ in range(runs):
+                _age_one_day(conn)
+                samples["nightly"].append(_timed(conn, f"select {nightly}()"))
         samples["baseline_nightly"] = [
             _timed(conn, "select seed_baseline.nightly_refresh()") for _ in range(runs)
         ]
+        conn.execute("vacuum analyze")
 
         day = _day_staging(conn)
         result["day"] = day

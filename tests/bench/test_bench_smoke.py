@@ -1,0 +1,97 @@
+"""`python -m bench --quick` runs end to end on a tiny scale and produces every figure of
+issue 5, each with a number and its baseline. Only that the numbers exist is checked: speed is
+never asserted in tests (`make bench` reports it)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conductor_dev import installer
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    results_dir = tmp_path_factory.mktemp("bench-results")
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--results-dir", str(results_dir)],
+        cwd=installer.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    md_files = sorted(results_dir.glob("*.md"))
+    json_files = sorted(results_dir.glob("*.json"))
+    return {
+        "completed": completed,
+        "md": md_files[0].read_text() if md_files else None,
+        "json": json.loads(json_files[0].read_text()) if json_files else None,
+        "files": [p.name for p in md_files + json_files],
+    }
+
+
+def _by_figure(run: dict) -> dict[str, list[dict]]:
+    figures: dict[str, list[dict]] = {}
+    for row in run["json"]["rows"]:
+        figures.setdefault(row["figure"], []).append(row)
+    return figures
+
+
+def test_quick_run_exits_cleanly_and_prints_the_table(quick_run: dict) -> None:
+    completed: subprocess.CompletedProcess = quick_run["completed"]
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "| # | Figure | Scale | Conductor | Seeds' design | Target | Met |" in completed.stdout
+
+
+def test_results_are_written_as_markdown_and_json_with_the_machine(quick_run: dict) -> None:
+    assert quick_run["md"] is not None and quick_run["json"] is not None, quick_run["files"]
+    machine = quick_run["json"]["machine"]
+    for key in ("cpu", "cores", "memory_gib", "postgresql", "python", "date"):
+        assert machine.get(key), key
+    assert machine["postgresql"] in quick_run["md"]
+    assert "| # | Figure |" in quick_run["md"]
+
+
+def test_every_figure_is_measured_at_both_scales(quick_run: dict) -> None:
+    figures = _by_figure(quick_run)
+    assert sorted(figures) == ["1", "2", "3", "4", "5"]
+    for figure in ("1", "2", "3", "4"):
+        assert {row["scale"] for row in figures[figure]} == {"1x", "10x"}, figure
+    for rows in figures.values():
+        for row in rows:
+            assert not row["conductor"].startswith("not measured"), row
+            assert isinstance(row["value"], int | float), row
+            assert row["target"], row
+
+
+def test_each_figure_has_its_baseline_and_target(quick_run: dict) -> None:
+    figures = _by_figure(quick_run)
+    # Figures 1-4 compare with the seeds' design; 5 has no seed counterpart.
+    for figure in ("1", "2", "4"):
+        for row in figures[figure]:
+            assert row["baseline"] not in ("", "—"), row
+    for row in figures["3"]:
+        if "relative to" not in row["measure"]:
+            assert row["baseline"].startswith("customer_sms_context view"), row
+    measures = [row["measure"] for row in figures["3"]]
+    assert any(m.endswith(": p50") for m in measures)
+    assert any(": p99" in m for m in measures)
+    assert any("relative to the first scale" in m for m in measures)
+    assert {row["measure"].split(",")[0] for row in figures["5"]} >= {
+        "Outbound: queued row → AT+CMGS on the wire",
+        "Inbound: +CMTI → committed row",
+        "Throughput",
+    }
+    assert len(figures["4"]) == 6  # rebuild, nightly, one day's sales; at each scale
+
+
+def test_raw_samples_are_kept_for_each_scale(quick_run: dict) -> None:
+    for scale in quick_run["json"]["scales"]:
+        samples = scale["ingest"]["samples"]
+        for variant in ("conductor", "plain", "baseline", "baseline_plain"):
+            assert samples[variant] and all(s > 0 for s in samples[variant]), variant
+        assert scale["dataset"]["counts"]["transactions"] > 0
