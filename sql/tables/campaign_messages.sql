@@ -79,8 +79,11 @@ comment on column public.campaign_messages.campaign_batch_id is 'Campaign batch.
 comment on column public.campaign_messages.priority is 'Send priority (higher first).';
 comment on column public.campaign_messages.exported_at is 'When it was exported.';
 comment on column public.campaign_messages.exported_to is 'Where it was exported (for example scheduled_messages).';
-comment on column public.campaign_messages.conductor_message_id is 'The messages row it became.';
-comment on column public.campaign_messages.delivery_status is 'Outbound status of that message.';
+comment on column public.campaign_messages.conductor_message_id is
+'The messages row it became (set by campaign dispatch through scheduled_messages.campaign_message_id, '
+'or by the workflow).';
+comment on column public.campaign_messages.delivery_status is
+'Status of that messages row, kept by trigger; status becomes sent or failed with it.';
 comment on column public.campaign_messages.reviewed_by is 'Reviewer.';
 comment on column public.campaign_messages.reviewed_at is 'Review time.';
 comment on column public.campaign_messages.feedback_notes is 'Reviewer notes.';

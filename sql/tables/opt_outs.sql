@@ -6,15 +6,24 @@ create table if not exists conductor.opt_outs (
     opted_out_at timestamptz not null default now(),
     keyword text,
     source_message_id bigint,
+    confirmation_message_id bigint,
     constraint opt_outs_pkey primary key (phone_number),
+    constraint opt_outs_confirmation_message_id_fkey foreign key (confirmation_message_id)
+    references public.messages (id) on delete set null,
     constraint opt_outs_phone_number_check check (phone_number ~ '^\+[1-9][0-9]{7,14}$')
 );
+create index if not exists opt_outs_confirmation_message_id_idx on conductor.opt_outs (confirmation_message_id);
 alter table conductor.opt_outs enable row level security;
-comment on table conductor.opt_outs is 'Numbers that must not receive any message except the opt-out confirmation.';
+comment on table conductor.opt_outs is
+'Numbers that must not receive any message except the opt-out confirmation. Inserting a row (by the '
+'STOP keywords or by an operator) cancels the messages still queued to the number; deleting it (START) '
+'opts the number back in.';
 comment on column conductor.opt_outs.phone_number is 'Opted-out number, E.164.';
 comment on column conductor.opt_outs.opted_out_at is 'When the opt-out arrived.';
 comment on column conductor.opt_outs.keyword is 'Keyword that opted out (STOP, END, ...), or null when set by an operator.';
 comment on column conductor.opt_outs.source_message_id is 'Inbound message that carried the keyword.';
+comment on column conductor.opt_outs.confirmation_message_id is
+'The one confirmation queued for this opt-out: the only message that may still go to the number.';
 
 select pg_temp.claim_table('conductor', 'consent_events');
 create table if not exists conductor.consent_events (

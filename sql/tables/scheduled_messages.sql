@@ -9,6 +9,7 @@ create table if not exists public.scheduled_messages (
     message_content text not null,
     original_message text,
     message_id bigint,
+    campaign_message_id bigint,
     generated_by text,
     generation_prompt text,
     generation_model text,
@@ -37,22 +38,27 @@ create table if not exists public.scheduled_messages (
     references public.customers (member_id) on update cascade on delete set null,
     constraint scheduled_messages_message_id_fkey foreign key (message_id)
     references public.messages (id) on delete set null,
+    constraint scheduled_messages_campaign_message_id_fkey foreign key (campaign_message_id)
+    references public.campaign_messages (id) on delete set null,
     constraint scheduled_messages_phone_number_check check (phone_number ~ '^\+[1-9][0-9]{7,14}$'),
     constraint scheduled_messages_status_check check (
-        status in ('draft', 'scheduled', 'queued', 'sent', 'failed', 'skipped', 'cancelled')
+        status in ('draft', 'scheduled', 'queued', 'sent', 'failed', 'outcome_unknown', 'skipped', 'cancelled')
     ),
     constraint scheduled_messages_confidence_check check (confidence_score between 0 and 1)
 );
 create index if not exists scheduled_messages_customer_id_idx on public.scheduled_messages (customer_id);
 create index if not exists scheduled_messages_due_idx on public.scheduled_messages (scheduled_send_time)
 where status = 'scheduled';
+create index if not exists scheduled_messages_campaign_message_id_idx
+on public.scheduled_messages (campaign_message_id);
 create index if not exists scheduled_messages_campaign_idx
 on public.scheduled_messages (campaign_name, campaign_batch_id);
 
 alter table public.scheduled_messages enable row level security;
 
 comment on table public.scheduled_messages is
-'Scheduled campaign messages; a pg_cron job queues due rows into messages and links message_id.';
+'Scheduled campaign messages; a pg_cron job (conductor_dispatch_campaigns) queues due rows into messages '
+'as marketing and links message_id; the message''s status flows back here.';
 comment on column public.scheduled_messages.id is 'Surrogate key.';
 comment on column public.scheduled_messages.customer_id is 'Target customer (customers.member_id).';
 comment on column public.scheduled_messages.phone_number is 'Destination, E.164.';
@@ -60,6 +66,8 @@ comment on column public.scheduled_messages.customer_segment is 'Segment the cam
 comment on column public.scheduled_messages.message_content is 'Text to send.';
 comment on column public.scheduled_messages.original_message is 'Text before human edits.';
 comment on column public.scheduled_messages.message_id is 'The queued messages row, once dispatched.';
+comment on column public.scheduled_messages.campaign_message_id is
+'The campaign_messages draft this was exported from, if any; dispatch links its conductor_message_id.';
 comment on column public.scheduled_messages.generated_by is 'Who or what wrote the text.';
 comment on column public.scheduled_messages.generation_prompt is 'Prompt used to generate it.';
 comment on column public.scheduled_messages.generation_model is 'Model used to generate it.';
@@ -71,10 +79,12 @@ comment on column public.scheduled_messages.days_since_visit is 'Days since the 
 comment on column public.scheduled_messages.favorite_budtender is 'Favourite budtender when generated.';
 comment on column public.scheduled_messages.favorite_product is 'Favourite product when generated.';
 comment on column public.scheduled_messages.scheduled_send_time is 'Not sent before this time.';
-comment on column public.scheduled_messages.actual_send_time is 'When the modem sent it.';
+comment on column public.scheduled_messages.actual_send_time is 'When the modem sent it (follows messages.sent_at).';
 comment on column public.scheduled_messages.status is
-'draft, scheduled, queued (in messages), sent, failed, skipped (a rule refused it) or cancelled.';
-comment on column public.scheduled_messages.delivery_status is 'Outbound status of the linked message.';
+'draft, scheduled, queued (in messages, not finished), sent, failed, outcome_unknown (the modem never '
+'answered; not resent), skipped (a rule refused it: opted out, frequency cap) or cancelled.';
+comment on column public.scheduled_messages.delivery_status is
+'Status of the linked messages row (queued, sending, sent, failed, outcome_unknown, cancelled), kept by trigger.';
 comment on column public.scheduled_messages.error_message is 'Why it failed or was skipped.';
 comment on column public.scheduled_messages.campaign_name is 'Campaign name.';
 comment on column public.scheduled_messages.campaign_batch_id is 'Campaign batch.';

@@ -121,3 +121,47 @@ insert into conductor.offers (category, offer_text) values
 ('Vapes', '20% off all vapes'),
 ('Edibles', 'Buy 2 get 1 free edibles')
 on conflict do nothing;
+
+-- Messaging: outbound sending, compliance keywords and texts, and what the modem bridge is told.
+insert into conductor.settings (key, value, description) values
+(
+    'send_lease_seconds', '300',
+    'A claimed outbound message not reported within this many seconds becomes outcome_unknown'
+),
+('send_max_retries', '3', 'Transient send failures are retried this many times; then the message fails'),
+(
+    'send_backoff_seconds', '[60, 300, 900]',
+    'Wait before retry n (1-based) after a transient send failure; the last value repeats'
+),
+('sms_max_content_length', '1600', 'Longest outbound text accepted, in characters (about 10 SMS parts)'),
+('bridge_poll_seconds', '30', 'The bridge re-checks the queue and lists the SIM at least this often'),
+(
+    'bridge_multipart_timeout_seconds', '900',
+    'The bridge keeps parts of an incomplete multipart SMS on the SIM this long, then stores what it has'
+),
+('campaign_dispatch_batch_size', '1000', 'Most scheduled messages one campaign dispatch run queues'),
+(
+    'opt_out_keywords', '["STOP", "END", "CANCEL", "UNSUBSCRIBE", "QUIT", "STOPALL", "REVOKE", "OPTOUT"]',
+    'An inbound text that is one of these words (any case, ignoring spaces and punctuation) opts the number out'
+),
+(
+    'opt_in_keywords', '["START", "UNSTOP", "YES"]',
+    'From an opted-out number, an inbound text that is one of these words opts it back in'
+),
+('help_keywords', '["HELP", "INFO"]', 'An inbound text that is one of these words gets the help_text reply'),
+(
+    'opt_out_confirmation_text',
+    '"MoTa: You are unsubscribed and will get no more messages from us. Reply START to resubscribe."',
+    'The one reply sent to a number that opts out'
+),
+(
+    'opt_in_confirmation_text',
+    '"MoTa: You are subscribed again. Msg frequency varies. Msg&data rates may apply. Reply HELP for help, STOP to opt out."',
+    'The reply sent to a number that opts back in'
+),
+(
+    'help_text',
+    '"MoTa dispensary: offers and replies from our team. Msg frequency varies. Msg&data rates may apply. Reply STOP to opt out."',
+    'The reply to HELP and INFO: program name, frequency, rates and how to opt out'
+)
+on conflict (key) do nothing;
