@@ -18,12 +18,14 @@
 \ir tables/leads.sql
 \ir tables/customer_visit_patterns.sql
 \ir tables/customer_product_affinity.sql
-\ir tables/scheduled_messages.sql
 \ir tables/campaign_messages.sql
+\ir tables/scheduled_messages.sql
 \ir tables/budtenders.sql
 \ir tables/opt_outs.sql
 \ir tables/data_issues.sql
 \ir tables/bridge_health.sql
+\ir tables/send_error_codes.sql
+\ir tables/other_sender_messages.sql
 
 -- Code: private functions first, then triggers, views and the public API.
 \ir functions/common/setting.sql
@@ -38,12 +40,24 @@
 -- Code: leads, activity timeline, reporting views.
 
 -- Code: messaging (queue, compliance, campaigns, bridge functions).
+\ir functions/messaging/rules.sql
+\ir functions/messaging/message_triggers.sql
+\ir functions/messaging/compliance.sql
+\ir functions/messaging/reconcile.sql
+\ir functions/messaging/campaigns.sql
+\ir functions/messaging/api.sql
+\ir functions/bridge/session.sql
+\ir functions/bridge/inbound.sql
+\ir functions/bridge/outbound.sql
+\ir triggers/messaging.sql
 
 -- Code: public RPC API for n8n.
 
 -- Schedules.
 \ir cron/begin.sql
 -- one file per job here
+\ir cron/reconcile_stale_sends.sql
+\ir cron/dispatch_campaigns.sql
 \ir cron/sync.sql
 
 -- Registry, privileges, version.

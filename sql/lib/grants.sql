@@ -46,3 +46,31 @@ begin
     end loop;
 end
 $grants$;
+
+-- The modem bridge: a NOLOGIN role with USAGE on conductor and EXECUTE on exactly the functions
+-- of the bridge <-> SQL contract (all SECURITY DEFINER with search_path ''). An operator runs the
+-- bridge as a login role granted conductor_bridge instead of the owner. Cluster-wide like the
+-- Supabase roles: created when missing, kept by uninstall.
+do $bridge_role$
+begin
+    if not exists (select from pg_catalog.pg_roles where rolname = 'conductor_bridge') then
+        create role conductor_bridge nologin;
+    end if;
+end
+$bridge_role$;
+comment on role conductor_bridge is
+'Conductor modem bridge: may call the conductor.bridge_* functions and nothing else.';
+revoke all on all tables in schema conductor from conductor_bridge;
+revoke all on all sequences in schema conductor from conductor_bridge;
+revoke all on all functions in schema conductor from conductor_bridge;
+grant usage on schema conductor to conductor_bridge;
+grant execute on function
+conductor.bridge_hello(text, text, text, text),
+conductor.bridge_store_inbound(text, text, text, timestamptz, integer, smallint),
+conductor.bridge_claim_outbound(text),
+conductor.bridge_next_due_at(),
+conductor.bridge_mark_sent(text, bigint, integer, smallint),
+conductor.bridge_mark_failed(text, bigint, text, text),
+conductor.bridge_mark_unknown(text, bigint, text),
+conductor.bridge_heartbeat(text, text, text, smallint, text, integer, integer)
+to conductor_bridge;

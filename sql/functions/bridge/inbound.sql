@@ -1,0 +1,94 @@
+-- Inbound SMS from the modem bridge, stored idempotently: the bridge calls this for each
+-- complete message (multipart already joined), commits, and only then deletes the SIM slots,
+-- so a crash in between makes it store the same SMS again, which changes nothing here.
+-- In the same transaction: compliance keywords (STOP, START, HELP, ...) and the lead of a
+-- number that is not a customer. Senders that are not phone numbers go to
+-- conductor.other_sender_messages. Writes: public.messages, conductor.other_sender_messages,
+-- conductor.opt_outs, conductor.consent_events, public.leads (through conductor.upsert_lead),
+-- conductor.data_issues.
+
+create function conductor.bridge_store_inbound(
+    p_bridge_id text,
+    p_sender text,
+    p_content text,
+    p_modem_timestamp timestamptz,
+    p_modem_index integer,
+    p_parts smallint
+)
+returns table (message_id bigint, is_new boolean)
+volatile
+security definer
+set search_path = ''
+language plpgsql
+as $$
+#variable_conflict use_column
+declare
+    v_content text := coalesce(p_content, '');
+    v_phone text;
+    v_hash text;
+    v_action text;
+    v_id bigint;
+    v_customer_id text;
+begin
+    perform conductor.require_bridge_id(p_bridge_id);
+    if p_sender is null or btrim(p_sender) = '' then
+        raise exception 'p_sender: the sender of an inbound SMS is required' using errcode = '22023';
+    end if;
+    if p_parts is not null and p_parts < 1 then
+        raise exception 'p_parts: must be at least 1, got %', p_parts using errcode = '22023';
+    end if;
+
+    v_phone := conductor.normalize_phone(p_sender);
+    -- Without a network timestamp an SMS cannot be told apart from an identical one: it is kept
+    -- (a duplicate is better than a lost message). PDU mode always carries one (TP-SCTS).
+    v_hash := conductor.inbound_message_hash(coalesce(v_phone, btrim(p_sender)), p_modem_timestamp, v_content)
+        || case when p_modem_timestamp is null then ':' || pg_catalog.gen_random_uuid()::text else '' end;
+
+    if v_phone is null then
+        insert into conductor.other_sender_messages (
+            sender, content, modem_timestamp, received_by, modem_index, parts, message_hash
+        )
+        values (btrim(p_sender), v_content, p_modem_timestamp, p_bridge_id, p_modem_index, p_parts, v_hash)
+        on conflict (message_hash) do nothing;
+        return query select null::bigint, found;
+        return;
+    end if;
+
+    perform conductor.lock_phone(v_phone);
+    select m.id into v_id from public.messages as m where m.message_hash = v_hash;
+    if found then
+        return query select v_id, false;
+        return;
+    end if;
+
+    v_action := conductor.inbound_keyword_action(v_phone, v_content);
+    insert into public.messages (
+        phone_number, content, modem_timestamp, direction, status, message_kind, message_hash, modem_index, parts
+    )
+    values (
+        v_phone, v_content, p_modem_timestamp, 'inbound',
+        -- A compliance keyword is answered here; nobody else needs to read it.
+        case when v_action is null then 'unread' else 'read' end,
+        'reply', v_hash, p_modem_index, p_parts
+    )
+    returning id, customer_id into v_id, v_customer_id;
+
+    if v_action is not null then
+        perform conductor.apply_consent_keyword(v_id, v_phone, v_action, v_content);
+    elsif v_customer_id is null then
+        begin
+            perform conductor.upsert_lead(v_phone, v_content, 'sms'::text, coalesce(p_modem_timestamp, pg_catalog.now()));
+        exception when others then
+            -- The message is stored whatever happens to its lead; the problem is recorded.
+            insert into conductor.data_issues (entity, business_key, field, bad_value, problem, action)
+            values ('leads', v_phone, 'phone_number', v_phone, 'lead from inbound SMS ' || v_id || ': ' || sqlerrm, 'rejected');
+        end;
+    end if;
+    return query select v_id, true;
+end
+$$;
+comment on function conductor.bridge_store_inbound(text, text, text, timestamptz, integer, smallint) is
+'Stores one complete inbound SMS idempotently (message_hash from sender, network timestamp and text): '
+'returns (message_id, is_new); storing it again returns is_new = false and changes nothing. Applies '
+'compliance keywords and creates or updates the lead of a number without a customer. A sender that is '
+'not a phone number is kept in conductor.other_sender_messages and message_id is null.';

@@ -1,0 +1,125 @@
+-- The modem bridge's session with the database: bridge_hello at start (registers the bridge,
+-- closes what its previous run left open, returns the operating parameters) and
+-- bridge_heartbeat (health and counters). Part of the bridge <-> SQL contract: the bridge calls
+-- only conductor.bridge_* functions, as a role granted conductor_bridge.
+-- Reads: conductor.installed_versions, conductor.settings. Writes: conductor.bridge_health,
+-- public.messages.
+
+create function conductor.require_bridge_id(p_bridge_id text)
+returns text
+immutable
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+begin
+    if p_bridge_id is null or btrim(p_bridge_id) = '' then
+        raise exception 'p_bridge_id: a bridge identity is required' using errcode = '22023';
+    end if;
+    return p_bridge_id;
+end
+$$;
+comment on function conductor.require_bridge_id(text) is 'Raises 22023 naming p_bridge_id when it is empty.';
+
+create function conductor.bridge_hello(p_bridge_id text, p_hostname text, p_port text, p_bridge_version text)
+returns jsonb
+volatile
+security definer
+set search_path = ''
+language plpgsql
+as $$
+declare
+    v_version text;
+begin
+    perform conductor.require_bridge_id(p_bridge_id);
+    select v.version into v_version
+    from conductor.installed_versions as v
+    order by v.installed_at desc, v.version desc
+    limit 1;
+
+    insert into conductor.bridge_health as h (
+        bridge_id, hostname, port, bridge_version, started_at, last_seen_at, messages_received, messages_sent
+    )
+    values (p_bridge_id, p_hostname, p_port, p_bridge_version, pg_catalog.now(), pg_catalog.now(), 0, 0)
+    on conflict (bridge_id) do update
+        set
+            hostname = excluded.hostname,
+            port = excluded.port,
+            bridge_version = excluded.bridge_version,
+            started_at = excluded.started_at,
+            last_seen_at = excluded.last_seen_at,
+            messages_received = 0,
+            messages_sent = 0;
+
+    -- Whatever this bridge was sending when its previous run ended may or may not have gone out.
+    perform conductor.mark_sends_unknown(
+        p_bridge_id, 'bridge_restarted',
+        'the bridge restarted while sending; not resent automatically'
+    );
+
+    return pg_catalog.jsonb_build_object(
+        'package_version', v_version,
+        'notify_channel', conductor.outbound_notify_channel(),
+        'lease_seconds', (conductor.setting('send_lease_seconds') #>> '{}')::integer,
+        'multipart_timeout_seconds', (conductor.setting('bridge_multipart_timeout_seconds') #>> '{}')::integer,
+        'poll_seconds', (conductor.setting('bridge_poll_seconds') #>> '{}')::integer
+    );
+end
+$$;
+comment on function conductor.bridge_hello(text, text, text, text) is
+'Bridge start: registers the bridge in conductor.bridge_health (started_at, counters reset), turns its '
+'messages left in sending into outcome_unknown, and returns {package_version, notify_channel, '
+'lease_seconds, multipart_timeout_seconds, poll_seconds}.';
+
+create function conductor.bridge_heartbeat(
+    p_bridge_id text,
+    p_modem_state text,
+    p_modem_model text,
+    p_signal_quality smallint,
+    p_last_error text,
+    p_received_delta integer,
+    p_sent_delta integer
+)
+returns void
+volatile
+security definer
+set search_path = ''
+language plpgsql
+as $$
+begin
+    perform conductor.require_bridge_id(p_bridge_id);
+    if coalesce(p_received_delta, 0) < 0 then
+        raise exception 'p_received_delta: must not be negative, got %', p_received_delta using errcode = '22023';
+    end if;
+    if coalesce(p_sent_delta, 0) < 0 then
+        raise exception 'p_sent_delta: must not be negative, got %', p_sent_delta using errcode = '22023';
+    end if;
+    insert into conductor.bridge_health as h (
+        bridge_id, last_seen_at, modem_state, modem_model, signal_quality, messages_received, messages_sent,
+        last_error, last_error_at
+    )
+    values (
+        p_bridge_id, pg_catalog.now(), p_modem_state, p_modem_model, p_signal_quality,
+        coalesce(p_received_delta, 0), coalesce(p_sent_delta, 0), p_last_error,
+        case when p_last_error is not null then pg_catalog.now() end
+    )
+    on conflict (bridge_id) do update
+        set
+            last_seen_at = excluded.last_seen_at,
+            modem_state = excluded.modem_state,
+            modem_model = coalesce(excluded.modem_model, h.modem_model),
+            signal_quality = excluded.signal_quality,
+            messages_received = h.messages_received + excluded.messages_received,
+            messages_sent = h.messages_sent + excluded.messages_sent,
+            -- The last error stays until a different one is reported; its time is when it first appeared.
+            last_error = coalesce(excluded.last_error, h.last_error),
+            last_error_at = case
+                when excluded.last_error is not null and excluded.last_error is distinct from h.last_error
+                    then excluded.last_error_at
+                else h.last_error_at
+            end;
+end
+$$;
+comment on function conductor.bridge_heartbeat(text, text, text, smallint, text, integer, integer) is
+'Bridge heartbeat: last_seen_at, modem state, model, signal and last error in conductor.bridge_health; '
+'the received and sent counters grow by the deltas (22023 when negative).';

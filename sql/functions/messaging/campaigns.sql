@@ -1,0 +1,121 @@
+-- Campaign dispatch and delivery flow-back. Every minute pg_cron (conductor_dispatch_campaigns)
+-- moves due public.scheduled_messages into public.messages as queued marketing messages under
+-- the queue's rules: an opted-out number or one over the frequency cap is 'skipped' with the
+-- reason, and quiet hours only delay next_attempt_at. When the linked message changes status,
+-- scheduled_messages and campaign_messages follow (statement trigger, set-based).
+-- Reads: public.scheduled_messages, conductor.settings. Writes: public.messages,
+-- public.scheduled_messages, public.campaign_messages.
+
+create function conductor.dispatch_campaigns()
+returns integer
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+declare
+    v_batch integer := (conductor.setting('campaign_dispatch_batch_size') #>> '{}')::integer;
+    v_due public.scheduled_messages;
+    v_phone text;
+    v_refusal text;
+    v_outcome text;
+    v_message_id bigint;
+    v_queued integer := 0;
+begin
+    if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('conductor dispatch_campaigns')) then
+        return 0;
+    end if;
+    for v_due in
+        select s.*
+        from public.scheduled_messages as s
+        where s.status = 'scheduled' and s.scheduled_send_time <= pg_catalog.now()
+        order by s.scheduled_send_time, s.id
+        limit v_batch
+        for update skip locked
+    loop
+        v_phone := v_due.phone_number;
+        v_message_id := null;
+        v_outcome := 'skipped';
+        perform conductor.lock_phone(v_phone);
+        v_refusal := conductor.outbound_refusal(v_phone, true);
+        if v_refusal is null then
+            begin
+                insert into public.messages (phone_number, content, direction, status, message_kind, customer_id)
+                values (v_phone, v_due.message_content, 'outbound', 'queued', 'marketing', v_due.customer_id)
+                returning id into v_message_id;
+            exception
+                when raise_exception then
+                    v_refusal := sqlerrm;  -- a queue rule refused it after all
+                when others then
+                    -- One bad row (empty or too long text, ...) never blocks the campaign.
+                    v_refusal := sqlerrm;
+                    v_outcome := 'failed';
+            end;
+        end if;
+
+        if v_message_id is null then
+            update public.scheduled_messages as s
+            set status = v_outcome, error_message = v_refusal, delivery_status = null
+            where s.id = v_due.id;
+            continue;
+        end if;
+        update public.scheduled_messages as s
+        set status = 'queued', message_id = v_message_id, delivery_status = 'queued', error_message = null
+        where s.id = v_due.id;
+        if v_due.campaign_message_id is not null then
+            update public.campaign_messages as c
+            set conductor_message_id = v_message_id, delivery_status = 'queued'
+            where c.id = v_due.campaign_message_id;
+        end if;
+        v_queued := v_queued + 1;
+    end loop;
+    return v_queued;
+end
+$$;
+comment on function conductor.dispatch_campaigns() is
+'pg_cron job conductor_dispatch_campaigns: queues due scheduled_messages (status scheduled, '
+'scheduled_send_time <= now) as marketing messages and links message_id (and the campaign_messages '
+'draft''s conductor_message_id); an opted-out number or the frequency cap makes the row skipped with '
+'error_message, a text the queue refuses (empty, too long) makes it failed; quiet hours delay '
+'next_attempt_at. At most campaign_dispatch_batch_size rows per run. Advisory-locked; returns how many '
+'were queued.';
+
+create function conductor.tg_messages__campaign_status()
+returns trigger
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+begin
+    update public.scheduled_messages as s
+    set
+        delivery_status = n.status,
+        status = case n.status
+            when 'sent' then 'sent'
+            when 'failed' then 'failed'
+            when 'outcome_unknown' then 'outcome_unknown'
+            when 'cancelled' then 'cancelled'
+            else 'queued'
+        end,
+        actual_send_time = case when n.status = 'sent' then n.sent_at else s.actual_send_time end,
+        error_message = case
+            when n.status in ('failed', 'outcome_unknown', 'cancelled') then n.error_message
+            else s.error_message
+        end
+    from new_rows as n
+    inner join old_rows as o on n.id = o.id
+    where s.message_id = n.id and n.status is distinct from o.status;
+
+    update public.campaign_messages as c
+    set
+        delivery_status = n.status,
+        status = case n.status when 'sent' then 'sent' when 'failed' then 'failed' else c.status end
+    from new_rows as n
+    inner join old_rows as o on n.id = o.id
+    where c.conductor_message_id = n.id and n.status is distinct from o.status;
+    return null;
+end
+$$;
+comment on function conductor.tg_messages__campaign_status() is
+'Statement trigger: when messages change status, the linked scheduled_messages (status, delivery_status, '
+'actual_send_time, error_message) and campaign_messages (delivery_status; status sent or failed) follow.';

@@ -1,0 +1,21 @@
+-- Triggers of the message flow (functions in sql/functions/messaging/). Row triggers run after
+-- _100_normalize_phone, so they see E.164 numbers; statement triggers see whole statements
+-- through transition tables (a campaign of thousands is one NOTIFY pass and one flow-back).
+create trigger _200_prepare_insert before insert on public.messages
+for each row execute function conductor.tg_messages__prepare_insert();
+create trigger _200_guard_update before update on public.messages
+for each row execute function conductor.tg_messages__guard_update();
+
+create trigger _500_notify_inserted after insert on public.messages
+referencing new table as new_rows
+for each statement execute function conductor.tg_messages__notify_inserted();
+create trigger _500_notify_requeued after update on public.messages
+referencing old table as old_rows new table as new_rows
+for each statement execute function conductor.tg_messages__notify_requeued();
+create trigger _600_campaign_status after update on public.messages
+referencing old table as old_rows new table as new_rows
+for each statement execute function conductor.tg_messages__campaign_status();
+
+create trigger _500_cancel_queued after insert on conductor.opt_outs
+referencing new table as new_rows
+for each statement execute function conductor.tg_opt_outs__cancel_queued();
