@@ -30,6 +30,8 @@ SERVER_SETTINGS = {
     "checkpoint_timeout": "'30min'",
     "synchronous_commit": "on",
     "autovacuum": "on",
+    # Figure 5 reads when the bridge's inbound rows committed (pg_xact_commit_timestamp).
+    "track_commit_timestamp": "on",
 }
 CRON_DATABASE = "bench_cron"
 
@@ -132,6 +134,7 @@ def describe_machine(url: str) -> dict:
                         "fsync",
                         "synchronous_commit",
                         "jit",
+                        "track_commit_timestamp",
                     ],
                 ),
             ).fetchall()
