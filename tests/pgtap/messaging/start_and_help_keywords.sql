@@ -1,0 +1,125 @@
+-- START, UNSTOP and YES opt an opted-out number back in with a confirmation (from anyone else
+-- "YES" is an ordinary reply); HELP and INFO get the program's help text, except from an
+-- opted-out number, which receives nothing but its opt-out confirmation.
+begin;
+select plan(16);
+
+select is(
+    (
+        select is_new from conductor.bridge_store_inbound(
+            'bridge-a', '+16195550801', 'Help', '2026-03-01 18:00:00+00', 1, 1::smallint
+        )
+    ), true, 'HELP is stored'
+);
+select results_eq(
+    $$select content, message_kind, status from public.messages
+      where phone_number = '+16195550801' and direction = 'outbound'$$,
+    $$select value #>> '{}', 'system'::text, 'queued'::text from conductor.settings where key = 'help_text'$$,
+    'HELP queues the help_text setting as a system message'
+);
+select is(
+    (
+        select is_new from conductor.bridge_store_inbound(
+            'bridge-a', '+16195550802', 'info?', '2026-03-01 18:00:00+00', 2, 1::smallint
+        )
+    ), true, 'INFO is stored'
+);
+select is(
+    (
+        select count(*)::integer from public.messages
+        where phone_number = '+16195550802' and direction = 'outbound'
+    ), 1, 'INFO gets the help text too'
+);
+select is(
+    (
+        select event from conductor.consent_events
+        where phone_number = '+16195550802'
+    ), 'help', 'the help request is in the consent history'
+);
+
+-- Opted out: HELP gets nothing, START opts back in.
+select is(
+    (
+        select is_new from conductor.bridge_store_inbound(
+            'bridge-a', '+16195550803', 'STOP', '2026-03-01 18:00:00+00', 3, 1::smallint
+        )
+    ), true, 'a number opts out'
+);
+select is(
+    (
+        select is_new from conductor.bridge_store_inbound(
+            'bridge-a', '+16195550803', 'HELP', '2026-03-01 18:01:00+00', 4, 1::smallint
+        )
+    ), true, 'then asks for help'
+);
+select is(
+    (
+        select count(*)::integer from public.messages
+        where phone_number = '+16195550803' and direction = 'outbound'
+    ), 1, 'an opted-out number gets no help text, only its opt-out confirmation'
+);
+select is(
+    (
+        select is_new from conductor.bridge_store_inbound(
+            'bridge-a', '+16195550803', 'Start', '2026-03-01 18:02:00+00', 5, 1::smallint
+        )
+    ), true, 'then sends START'
+);
+select is(
+    (
+        select count(*)::integer from conductor.opt_outs
+        where phone_number = '+16195550803'
+    ), 0, 'START opts the number back in'
+);
+select is(
+    (
+        select content from public.messages
+        where phone_number = '+16195550803' and direction = 'outbound'
+        order by id desc limit 1
+    ),
+    (
+        select value #>> '{}' from conductor.settings
+        where key = 'opt_in_confirmation_text'
+    ),
+    'with the opt_in_confirmation_text'
+);
+select lives_ok(
+    $$select public.queue_sms('+16195550803', 'welcome back')$$,
+    'messages can be queued to the number again'
+);
+
+select is(
+    (
+        select is_new from conductor.bridge_store_inbound(
+            'bridge-a', '+16195550804', 'STOP', '2026-03-01 18:00:00+00', 6, 1::smallint
+        )
+    ) and (
+        select is_new from conductor.bridge_store_inbound(
+            'bridge-a', '+16195550804', 'unstop', '2026-03-01 18:03:00+00', 7, 1::smallint
+        )
+    ), true, 'STOP then UNSTOP'
+);
+select is(
+    (
+        select count(*)::integer from conductor.opt_outs
+        where phone_number = '+16195550804'
+    ), 0, 'UNSTOP opts back in'
+);
+
+-- "YES" from a number that never opted out is an answer to an offer, not a keyword.
+select is(
+    (
+        select is_new from conductor.bridge_store_inbound(
+            'bridge-a', '+16195550805', 'YES!', '2026-03-01 18:00:00+00', 8, 1::smallint
+        )
+    ), true, 'YES from a number that never opted out is stored'
+);
+select results_eq(
+    $$select m.status, (select count(*) from conductor.consent_events as e where e.phone_number = m.phone_number)
+      from public.messages as m where m.phone_number = '+16195550805'$$,
+    $$values ('unread'::text, 0::bigint)$$,
+    'as an ordinary unread reply, not a keyword'
+);
+
+select * from finish();
+rollback;
