@@ -55,11 +55,11 @@ do $bridge_role$
 begin
     if not exists (select from pg_catalog.pg_roles where rolname = 'conductor_bridge') then
         create role conductor_bridge nologin;
+        comment on role conductor_bridge is
+        'Conductor modem bridge: may call the conductor.bridge_* functions and nothing else.';
     end if;
 end
 $bridge_role$;
-comment on role conductor_bridge is
-'Conductor modem bridge: may call the conductor.bridge_* functions and nothing else.';
 revoke all on all tables in schema conductor from conductor_bridge;
 revoke all on all sequences in schema conductor from conductor_bridge;
 revoke all on all functions in schema conductor from conductor_bridge;
