@@ -19,3 +19,7 @@ for each statement execute function conductor.tg_messages__campaign_status();
 create trigger _500_cancel_queued after insert on conductor.opt_outs
 referencing new table as new_rows
 for each statement execute function conductor.tg_opt_outs__cancel_queued();
+
+create trigger _500_cancel_message after update on public.scheduled_messages
+referencing old table as old_rows new table as new_rows
+for each statement execute function conductor.tg_scheduled_messages__cancel_message();

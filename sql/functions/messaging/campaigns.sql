@@ -87,6 +87,13 @@ set search_path = ''
 language plpgsql
 as $$
 begin
+    if not exists (
+        select from new_rows as n
+        inner join old_rows as o on n.id = o.id
+        where n.status is distinct from o.status
+    ) then
+        return null;
+    end if;
     update public.scheduled_messages as s
     set
         delivery_status = n.status,
@@ -119,3 +126,37 @@ $$;
 comment on function conductor.tg_messages__campaign_status() is
 'Statement trigger: when messages change status, the linked scheduled_messages (status, delivery_status, '
 'actual_send_time, error_message) and campaign_messages (delivery_status; status sent or failed) follow.';
+
+create function conductor.tg_scheduled_messages__cancel_message()
+returns trigger
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+begin
+    -- Statement triggers fire for every statement, also one that changed nothing: return at
+    -- once then, so this trigger and the flow-back from messages never feed each other.
+    if not exists (
+        select from new_rows as n
+        inner join old_rows as o on n.id = o.id
+        where n.message_id is not null and n.status = 'cancelled' and o.status is distinct from 'cancelled'
+    ) then
+        return null;
+    end if;
+    -- Cancelling a dispatched campaign row stops its message if it has not left yet.
+    update public.messages as m
+    set
+        status = 'cancelled',
+        error_code = 'campaign_cancelled',
+        error_message = 'cancelled with its scheduled message'
+    from new_rows as n
+    inner join old_rows as o on n.id = o.id
+    where m.id = n.message_id
+        and n.status = 'cancelled'
+        and o.status is distinct from 'cancelled'
+        and m.status = 'queued';
+    return null;
+end
+$$;
+comment on function conductor.tg_scheduled_messages__cancel_message() is
+'Statement trigger: a scheduled message set to cancelled cancels its linked message while still queued.';

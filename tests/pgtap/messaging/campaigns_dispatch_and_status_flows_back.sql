@@ -3,7 +3,7 @@
 -- skipped with the reason, quiet hours -> queued for later, an unusable text -> failed. The
 -- message's status then flows back to scheduled_messages and campaign_messages.
 begin;
-select plan(24);
+select plan(26);
 
 create function pg_temp.zone_at(p_hour integer) returns text
 language sql as $$
@@ -190,6 +190,22 @@ select is(
         select status from public.messages
         where id = :c
     ), 'cancelled', 'the message itself is cancelled'
+);
+
+-- Cancelling a dispatched row stops its message while it is still queued.
+select results_eq(
+    $$select s.status, m.status from public.scheduled_messages as s join public.messages as m on m.id = s.message_id
+      where s.id = 8002$$,
+    $$values ('queued'::text, 'queued'::text)$$,
+    'Ben''s message still waits for his morning'
+);
+update public.scheduled_messages set status = 'cancelled'
+where id = 8002;
+select results_eq(
+    $$select s.status, s.delivery_status, m.status, m.error_code
+      from public.scheduled_messages as s join public.messages as m on m.id = s.message_id where s.id = 8002$$,
+    $$values ('cancelled'::text, 'cancelled'::text, 'cancelled'::text, 'campaign_cancelled'::text)$$,
+    'cancelling the scheduled row cancels its queued message'
 );
 
 select * from finish();
