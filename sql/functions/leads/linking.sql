@@ -1,0 +1,210 @@
+-- Lead linking, both ways. A lead belongs to the customer with the same phone; when several
+-- customers share a phone, the most recent visitor (last_visited, then the newest row), the same
+-- rule the messaging layer uses for messages.customer_id. A linked lead gets the
+-- lead_probability_customer setting and is promoted from new to warm; an unlinked one gets
+-- lead_probability_prospect. Both directions end in the same row trigger on public.leads:
+-- - a lead inserted or updated links itself (conductor.tg_leads__link_customer);
+-- - customers inserted or updated (a new phone, a changed phone, a new last visit) relink the
+--   waiting leads of the phones they touch in one set-based statement per customer statement
+--   (conductor.tg_customers__link_leads over transition tables; a 10k-row import is one update);
+-- - a deleted customer unlinks through the foreign key (on delete set null), which is an update
+--   of the lead, so it relinks to another customer on the same phone if there is one.
+-- Reads: public.customers, conductor.settings. Writes: public.leads, conductor.lead_events.
+
+create function conductor.customer_for_phone(p_phone_number text)
+returns text
+stable
+security invoker
+set search_path = ''
+language sql
+as $$
+    select c.member_id
+    from public.customers as c
+    where c.phone = p_phone_number
+    order by c.last_visited desc nulls last, c.id desc
+    limit 1
+$$;
+comment on function conductor.customer_for_phone(text) is
+'member_id of the customer a phone number belongs to: the one with that phone, the most recent visitor '
+'(last_visited, then the newest row) when several share it; null when none has it.';
+
+create function conductor.lead_conversion_probability(p_linked boolean)
+returns numeric
+stable
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+declare
+    v_key text := case when p_linked then 'lead_probability_customer' else 'lead_probability_prospect' end;
+    v_setting jsonb := conductor.setting(v_key);
+begin
+    if jsonb_typeof(v_setting) <> 'number'
+        or (case when jsonb_typeof(v_setting) = 'number' then v_setting::numeric not between 0 and 1 end) then
+        raise exception 'setting %: a probability between 0 and 1 is required, not %', v_key, v_setting
+            using errcode = '22023';
+    end if;
+    return v_setting::numeric;
+end
+$$;
+comment on function conductor.lead_conversion_probability(boolean) is
+'Conversion probability for a lead linked to a customer (setting lead_probability_customer) or not '
+'(lead_probability_prospect); 22023 if the setting is not a number between 0 and 1.';
+
+create function conductor.tg_leads__link_customer()
+returns trigger
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+declare
+    v_link_changed boolean;
+begin
+    new.customer_id := conductor.customer_for_phone(new.phone_number);
+    v_link_changed := tg_op = 'UPDATE' and new.customer_id is distinct from old.customer_id;
+
+    -- The probability follows the link: set when missing and whenever the link changes, unless
+    -- the same statement writes its own value (a workflow's explicit estimate is kept).
+    if new.conversion_probability is null
+        or (v_link_changed and new.conversion_probability is not distinct from old.conversion_probability) then
+        new.conversion_probability := conductor.lead_conversion_probability(new.customer_id is not null);
+    end if;
+
+    -- Only new is promoted: a status a workflow set (hot, cold, converted, lost, warm) is kept.
+    if new.customer_id is not null and new.lead_status = 'new' then
+        new.lead_status := 'warm';
+    end if;
+    return new;
+end
+$$;
+comment on function conductor.tg_leads__link_customer() is
+'Trigger (before insert or update on public.leads, per row): links the lead to the customer with its '
+'phone, sets conversion_probability when missing or when the link changes (unless the statement sets it), '
+'and promotes new to warm for a linked lead.';
+
+create function conductor.link_leads(p_phone_numbers text[])
+returns integer
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+declare
+    v_count integer;
+begin
+    -- Only leads whose link, probability or promotion is out of date are written; the row
+    -- trigger on public.leads then applies the rules, so there is one definition of them.
+    update public.leads as l
+    set customer_id = b.customer_id
+    from (
+        select
+            w.id,
+            conductor.customer_for_phone(w.phone_number) as customer_id
+        from public.leads as w
+        where p_phone_numbers is null or w.phone_number = any(p_phone_numbers)
+    ) as b
+    where
+        l.id = b.id
+        and (
+            l.customer_id is distinct from b.customer_id
+            or l.conversion_probability is null
+            or (b.customer_id is not null and l.lead_status = 'new')
+        );
+    get diagnostics v_count = row_count;
+    return v_count;
+end
+$$;
+comment on function conductor.link_leads(text[]) is
+'Relinks the leads with these phone numbers (null: every lead) whose customer, conversion probability or '
+'new -> warm promotion is out of date; returns how many leads changed. Used by the customers triggers '
+'and as a repair.';
+
+create function conductor.tg_customers__link_leads()
+returns trigger
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+declare
+    v_phones text[];
+begin
+    if tg_op = 'INSERT' then
+        select array_agg(distinct n.phone) into v_phones
+        from new_rows as n
+        where n.phone is not null;
+    else
+        -- A phone gained, lost or changed moves leads; a new last visit can change which of
+        -- several customers sharing a phone is the most recent visitor.
+        select array_agg(distinct p.phone) into v_phones
+        from new_rows as n
+        inner join old_rows as o on o.id = n.id
+        cross join lateral (values (o.phone), (n.phone)) as p (phone)
+        where
+            p.phone is not null
+            and (n.phone is distinct from o.phone or n.last_visited is distinct from o.last_visited);
+    end if;
+    -- Most customer statements (metric updates, imports of people who never texted) touch no
+    -- lead: one indexed probe of public.leads and nothing else.
+    if v_phones is not null
+        and exists (select from public.leads as l where l.phone_number = any(v_phones)) then
+        perform conductor.link_leads(v_phones);
+    end if;
+    return null;
+end
+$$;
+comment on function conductor.tg_customers__link_leads() is
+'Trigger (after insert or update on public.customers, per statement over transition tables): relinks the '
+'leads of every phone the statement gave, took away or changed, or whose customers'' last visit changed.';
+
+create function conductor.tg_leads__record_events()
+returns trigger
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+begin
+    if tg_op = 'INSERT' then
+        insert into conductor.lead_events (
+            lead_id, event, occurred_at, customer_id, new_status, conversion_probability
+        )
+        select
+            n.id,
+            e.event,
+            case e.event when 'created' then n.created_at else pg_catalog.now() end,
+            n.customer_id,
+            case e.event when 'created' then n.lead_status end,
+            n.conversion_probability
+        from new_rows as n
+        cross join (values ('created', 1), ('linked', 2)) as e (event, ord)
+        where e.event = 'created' or n.customer_id is not null
+        order by n.id, e.ord;
+    else
+        insert into conductor.lead_events (
+            lead_id, event, customer_id, previous_customer_id, old_status, new_status, conversion_probability
+        )
+        select
+            n.id,
+            e.event,
+            case e.event when 'unlinked' then o.customer_id else n.customer_id end,
+            case e.event when 'linked' then o.customer_id end,
+            case e.event when 'status_changed' then o.lead_status end,
+            case e.event when 'status_changed' then n.lead_status end,
+            n.conversion_probability
+        from new_rows as n
+        inner join old_rows as o on o.id = n.id
+        cross join (values ('unlinked', 1), ('linked', 2), ('status_changed', 3)) as e (event, ord)
+        where
+            (e.event = 'linked' and n.customer_id is not null and n.customer_id is distinct from o.customer_id)
+            or (e.event = 'unlinked' and n.customer_id is null and o.customer_id is not null)
+            or (e.event = 'status_changed' and n.lead_status is distinct from o.lead_status)
+        order by n.id, e.ord;
+    end if;
+    return null;
+end
+$$;
+comment on function conductor.tg_leads__record_events() is
+'Trigger (after insert and after update on public.leads, per statement over transition tables): records '
+'created, linked, unlinked and status_changed events in conductor.lead_events.';
