@@ -38,6 +38,17 @@
 -- Code: derived customer data (metrics, affinity, visit patterns, RFM, staff, win-back).
 
 -- Code: leads, activity timeline, reporting views.
+\ir functions/leads/linking.sql
+\ir functions/leads/upsert_lead.sql
+\ir triggers/leads.sql
+\ir functions/timeline/activity_rows.sql
+\ir views/customer_activity_timeline.sql
+\ir functions/timeline/refresh_activity_timeline.sql
+\ir functions/timeline/get_customer_timeline.sql
+\ir functions/timeline/reporting_parameters.sql
+\ir views/customer_purchase_history.sql
+\ir views/customer_spending_analysis.sql
+\ir functions/maintenance/cleanup_cron_history.sql
 
 -- Code: messaging (queue, compliance, campaigns, bridge functions).
 \ir functions/messaging/rules.sql
@@ -58,6 +69,8 @@
 -- one file per job here
 \ir cron/reconcile_stale_sends.sql
 \ir cron/dispatch_campaigns.sql
+\ir cron/refresh_activity_timeline.sql
+\ir cron/cleanup_cron_history.sql
 \ir cron/sync.sql
 
 -- Registry, privileges, version.

@@ -74,3 +74,8 @@ conductor.bridge_mark_failed(text, bigint, text, text),
 conductor.bridge_mark_unknown(text, bigint, text),
 conductor.bridge_heartbeat(text, text, text, smallint, text, integer, integer)
 to conductor_bridge;
+
+-- public.customer_purchase_history and public.customer_spending_analysis (security_invoker views
+-- service_role reads) call this function for the store's time zone, today and the trend
+-- settings: service_role may execute it. It is security definer and returns those values only.
+grant execute on function conductor.reporting_parameters() to service_role;

@@ -165,3 +165,27 @@ insert into conductor.settings (key, value, description) values
     'The reply to HELP and INFO: program name, frequency, rates and how to opt out'
 )
 on conflict (key) do nothing;
+
+-- Leads, activity timeline, reporting views and cron history.
+insert into conductor.settings (key, value, description) values
+(
+    'lead_probability_customer', '0.8',
+    'Conversion probability given to a lead linked to an existing customer (same phone)'
+),
+('lead_probability_prospect', '0.3', 'Conversion probability given to a lead with no customer on its phone'),
+(
+    'timeline_live_overlap_hours', '24',
+    'get_customer_timeline reads from the base tables every row written within this many hours before the '
+    'newest row the materialized timeline holds for the customer (covers transactions that committed during a refresh)'
+),
+('timeline_max_rows', '500', 'Largest page get_customer_timeline returns (max_rows)'),
+(
+    'spending_trend_window_days', '90',
+    'customer_spending_analysis compares net spend in the last this-many days with the same span before it'
+),
+(
+    'spending_trend_change_ratio', '0.2',
+    'A change of net spend beyond this fraction (up or down) between the two windows is rising or declining'
+),
+('cron_history_retention_days', '14', 'conductor_cleanup_cron_history deletes cron.job_run_details older than this')
+on conflict (key) do nothing;
