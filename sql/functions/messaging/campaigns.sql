@@ -82,7 +82,7 @@ comment on function conductor.dispatch_campaigns() is
 
 create function conductor.tg_messages__campaign_status()
 returns trigger
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
@@ -129,7 +129,7 @@ comment on function conductor.tg_messages__campaign_status() is
 
 create function conductor.tg_scheduled_messages__cancel_message()
 returns trigger
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$

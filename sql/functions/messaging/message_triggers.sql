@@ -2,8 +2,10 @@
 -- queued message must pass whoever inserts it (public.queue_sms, a plain INSERT from n8n,
 -- campaign dispatch, compliance replies), the NOTIFY that wakes the bridge, and the
 -- cancellation of queued messages when a number opts out. The triggers themselves are created
--- in sql/triggers/messaging.sql. Reads: conductor.settings, conductor.opt_outs,
--- public.customers. Writes: public.messages (cancellations).
+-- in sql/triggers/messaging.sql. They are security definer: n8n writes public.messages as
+-- service_role, which has no access to the conductor schema the rules live in.
+-- Reads: conductor.settings, conductor.opt_outs, public.customers. Writes: public.messages
+-- (cancellations).
 --
 -- Status machine (anything else raises 22023 naming status):
 --   inbound:  unread -> read
@@ -15,7 +17,7 @@
 
 create function conductor.tg_messages__prepare_insert()
 returns trigger
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
@@ -100,7 +102,7 @@ comment on function conductor.tg_messages__prepare_insert() is
 
 create function conductor.tg_messages__guard_update()
 returns trigger
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
@@ -213,7 +215,7 @@ comment on function conductor.tg_messages__guard_update() is
 
 create function conductor.tg_messages__notify_inserted()
 returns trigger
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
@@ -233,7 +235,7 @@ comment on function conductor.tg_messages__notify_inserted() is
 
 create function conductor.tg_messages__notify_requeued()
 returns trigger
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
@@ -255,7 +257,7 @@ comment on function conductor.tg_messages__notify_requeued() is
 
 create function conductor.tg_opt_outs__cancel_queued()
 returns trigger
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
