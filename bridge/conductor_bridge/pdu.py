@@ -585,11 +585,17 @@ def encode_deliver(
     iei: int = IEI_CONCAT_8,
     encoding: str | None = None,
     smsc: str | None = "+15550000000",
+    pieces: list[str] | None = None,
 ) -> list[str]:
     """Encode a text as SMS-DELIVER PDUs, the way a network would deliver it to the modem
-    (concatenated when long; `reference` is then the concatenation reference)."""
+    (concatenated when long; `reference` is then the concatenation reference). `pieces` gives
+    the part texts explicitly, as a phone that splits differently would send them (UCS-2 pieces
+    may then end or start with half a surrogate pair)."""
     oa = encode_address(sender)
-    encoding, pieces = split_text(text, encoding, iei)
+    if pieces is None:
+        encoding, pieces = split_text(text, encoding, iei)
+    else:
+        encoding = encoding or ("gsm7" if all(gsm7.is_encodable(p) for p in pieces) else "ucs2")
     total = len(pieces)
     first = 0x04  # SMS-DELIVER, no more messages to send
     if total > 1:

@@ -1,0 +1,211 @@
+"""What is on the SIM, and which complete inbound messages it holds.
+
+The bridge keeps every part of a concatenated SMS on the SIM until all parts are there (then it
+stores the joined text) or until the multipart timeout (then it stores what arrived, the missing
+parts marked in the text). Nothing is deleted here: the bridge deletes a message's slots only
+after the database has committed it.
+
+Grouping: parts belong together when sender, reference type (8 or 16 bit), reference and part
+count agree. References repeat (8 bits), so a part whose sequence number is already taken opens
+another group, unless it is the very same part stored twice (same text and timestamp): that copy
+is deleted with its group.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from conductor_bridge import pdu
+
+log = logging.getLogger("conductor_bridge.inbound")
+
+UNDECODABLE_SENDER = "undecodable"
+UNDECODABLE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message ready to store: one SMS, a complete concatenated SMS, or what arrived of one."""
+
+    sender: str
+    text: str
+    timestamp: datetime | None
+    modem_index: int
+    indexes: tuple[int, ...]  # every slot to delete once it is committed
+    parts: int
+    complete: bool = True
+
+
+@dataclass
+class _Slot:
+    index: int
+    pdu_hex: str
+    message: pdu.Deliver
+    first_seen: float
+
+
+@dataclass
+class _Group:
+    key: tuple
+    total: int
+    parts: dict[int, _Slot] = field(default_factory=dict)
+    duplicates: list[_Slot] = field(default_factory=list)
+
+    @property
+    def first_seen(self) -> float:
+        return min(slot.first_seen for slot in [*self.parts.values(), *self.duplicates])
+
+    @property
+    def complete(self) -> bool:
+        return len(self.parts) == self.total
+
+
+class SimInventory:
+    """The bridge's picture of the SIM: decoded messages by index, and undecodable slots."""
+
+    def __init__(self) -> None:
+        self._slots: dict[int, _Slot] = {}
+        self._bad: dict[int, tuple[str, int]] = {}  # index -> (hex, times seen)
+
+    def __len__(self) -> int:
+        return len(self._slots) + len(self._bad)
+
+    def indexes(self) -> set[int]:
+        return set(self._slots) | set(self._bad)
+
+    def add(self, index: int, pdu_hex: str, now: float) -> None:
+        """Record the PDU read from slot `index` (a new PDU in a known slot replaces the old)."""
+        known = self._slots.get(index)
+        if known is not None and known.pdu_hex == pdu_hex:
+            return
+        try:
+            message = pdu.decode_deliver(pdu_hex)
+        except pdu.PduError as exc:
+            self._slots.pop(index, None)
+            previous = self._bad.get(index)
+            count = previous[1] + 1 if previous and previous[0] == pdu_hex else 1
+            self._bad[index] = (pdu_hex, count)
+            log.warning("slot %d: cannot decode PDU (%s), seen %d time(s)", index, exc, count)
+            return
+        self._bad.pop(index, None)
+        first_seen = known.first_seen if known is not None else now
+        self._slots[index] = _Slot(index, pdu_hex, message, first_seen)
+
+    def replace_all(self, stored: list[tuple[int, str]], now: float) -> None:
+        """A full listing of the storage: forget slots that are no longer there."""
+        listed = {index for index, _ in stored}
+        for index in list(self._slots):
+            if index not in listed:
+                del self._slots[index]
+        for index in list(self._bad):
+            if index not in listed:
+                del self._bad[index]
+        for index, pdu_hex in stored:
+            self.add(index, pdu_hex, now)
+
+    def forget(self, indexes: tuple[int, ...] | list[int]) -> None:
+        for index in indexes:
+            self._slots.pop(index, None)
+            self._bad.pop(index, None)
+
+    def _groups(self) -> tuple[list[InboundMessage], list[_Group]]:
+        singles: list[InboundMessage] = []
+        groups: dict[tuple, list[_Group]] = {}
+        for slot in sorted(self._slots.values(), key=lambda s: (s.first_seen, s.index)):
+            message = slot.message
+            concat = message.concat
+            if concat is None or concat.total <= 1:
+                singles.append(
+                    InboundMessage(
+                        sender=message.sender.value,
+                        text=pdu.join_texts([message.text]),
+                        timestamp=message.timestamp,
+                        modem_index=slot.index,
+                        indexes=(slot.index,),
+                        parts=1,
+                    )
+                )
+                continue
+            key = (message.sender.value, concat.iei, concat.reference, concat.total)
+            candidates = groups.setdefault(key, [])
+            for group in candidates:
+                taken = group.parts.get(concat.sequence)
+                if taken is None:
+                    group.parts[concat.sequence] = slot
+                    break
+                if taken.message.text == message.text and taken.message.timestamp == message.timestamp:
+                    group.duplicates.append(slot)
+                    break
+            else:
+                group = _Group(key, concat.total)
+                group.parts[concat.sequence] = slot
+                candidates.append(group)
+        return singles, [g for gs in groups.values() for g in gs]
+
+    def ready(self, now: float, multipart_timeout: float, storage_full: bool = False) -> list[InboundMessage]:
+        """Messages to store now: single SMS, complete groups, groups older than the timeout,
+        undecodable slots seen often enough, and, when the storage is full, the oldest
+        incomplete group (so the network can deliver its missing parts)."""
+        singles, groups = self._groups()
+        out = list(singles)
+        waiting: list[_Group] = []
+        for group in groups:
+            if group.complete or now - group.first_seen >= multipart_timeout:
+                out.append(_joined(group))
+            else:
+                waiting.append(group)
+        if storage_full and waiting and len(out) == 0:
+            oldest = min(waiting, key=lambda g: g.first_seen)
+            log.warning("storage full: storing an incomplete message early to make room")
+            out.append(_joined(oldest))
+        for index, (pdu_hex, count) in sorted(self._bad.items()):
+            if count >= UNDECODABLE_ATTEMPTS:
+                out.append(
+                    InboundMessage(
+                        sender=UNDECODABLE_SENDER,
+                        text=f"[undecodable SMS PDU] {pdu_hex}",
+                        timestamp=None,
+                        modem_index=index,
+                        indexes=(index,),
+                        parts=1,
+                    )
+                )
+        return out
+
+    def waiting_groups(self) -> int:
+        return sum(1 for g in self._groups()[1] if not g.complete)
+
+    def next_expiry(self, multipart_timeout: float) -> float | None:
+        """When the oldest incomplete group times out (monotonic clock), or None."""
+        groups = [g for g in self._groups()[1] if not g.complete]
+        if not groups:
+            return None
+        return min(g.first_seen for g in groups) + multipart_timeout
+
+
+def _joined(group: _Group) -> InboundMessage:
+    pieces: list[str] = []
+    for seq in range(1, group.total + 1):
+        slot = group.parts.get(seq)
+        if slot is None:
+            pieces.append(f"[part {seq} of {group.total} missing]")
+        else:
+            pieces.append(slot.message.text)
+    ordered = [group.parts[s] for s in sorted(group.parts)]
+    first = ordered[0]
+    indexes = tuple(sorted(s.index for s in [*ordered, *group.duplicates]))
+    text = pdu.join_texts(pieces)
+    if not group.complete:
+        missing = group.total - len(group.parts)
+        text = f"[incomplete: {missing} of {group.total} parts missing] {text}"
+    return InboundMessage(
+        sender=first.message.sender.value,
+        text=text,
+        timestamp=first.message.timestamp,
+        modem_index=first.index,
+        indexes=indexes,
+        parts=group.total,
+        complete=group.complete,
+    )
