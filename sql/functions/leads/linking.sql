@@ -130,20 +130,37 @@ as $$
 declare
     v_phones text[];
 begin
+    -- Nothing waits for a customer when there are no leads (the usual bulk import).
+    if not exists (select from public.leads) then
+        return null;
+    end if;
     if tg_op = 'INSERT' then
         select array_agg(distinct n.phone) into v_phones
         from new_rows as n
         where n.phone is not null;
     else
         -- A phone gained, lost or changed moves leads; a new last visit can change which of
-        -- several customers sharing a phone is the most recent visitor.
+        -- several customers sharing a phone is the most recent visitor. Old and new versions
+        -- are paired by grouping, not joining: the planner has no row counts for transition
+        -- tables and a cached plan would join them in a nested loop.
         select array_agg(distinct p.phone) into v_phones
-        from new_rows as n
-        inner join old_rows as o on o.id = n.id
-        cross join lateral (values (o.phone), (n.phone)) as p (phone)
+        from (
+            select
+                max(v.phone) filter (where v.side = 0) as old_phone,
+                max(v.phone) filter (where v.side = 1) as new_phone,
+                max(v.last_visited) filter (where v.side = 0) as old_visit,
+                max(v.last_visited) filter (where v.side = 1) as new_visit
+            from (
+                select 0 as side, o.id, o.phone, o.last_visited from old_rows as o
+                union all
+                select 1 as side, n.id, n.phone, n.last_visited from new_rows as n
+            ) as v
+            group by v.id
+        ) as c
+        cross join lateral (values (c.old_phone), (c.new_phone)) as p (phone)
         where
             p.phone is not null
-            and (n.phone is distinct from o.phone or n.last_visited is distinct from o.last_visited);
+            and (c.new_phone is distinct from c.old_phone or c.new_visit is distinct from c.old_visit);
     end if;
     -- Most customer statements (metric updates, imports of people who never texted) touch no
     -- lead: one indexed probe of public.leads and nothing else.
@@ -186,21 +203,36 @@ begin
             lead_id, event, customer_id, previous_customer_id, old_status, new_status, conversion_probability
         )
         select
-            n.id,
+            c.id,
             e.event,
-            case e.event when 'unlinked' then o.customer_id else n.customer_id end,
-            case e.event when 'linked' then o.customer_id end,
-            case e.event when 'status_changed' then o.lead_status end,
-            case e.event when 'status_changed' then n.lead_status end,
-            n.conversion_probability
-        from new_rows as n
-        inner join old_rows as o on o.id = n.id
+            case e.event when 'unlinked' then c.old_customer_id else c.new_customer_id end,
+            case e.event when 'linked' then c.old_customer_id end,
+            case e.event when 'status_changed' then c.old_status end,
+            case e.event when 'status_changed' then c.new_status end,
+            c.probability
+        from (
+            -- Old and new versions paired by grouping, not joining: the planner has no row counts
+            -- for transition tables and a cached plan would join them in a nested loop.
+            select
+                v.id,
+                max(v.customer_id) filter (where v.side = 0) as old_customer_id,
+                max(v.customer_id) filter (where v.side = 1) as new_customer_id,
+                max(v.lead_status) filter (where v.side = 0) as old_status,
+                max(v.lead_status) filter (where v.side = 1) as new_status,
+                max(v.conversion_probability) filter (where v.side = 1) as probability
+            from (
+                select 0 as side, o.id, o.customer_id, o.lead_status, o.conversion_probability from old_rows as o
+                union all
+                select 1 as side, n.id, n.customer_id, n.lead_status, n.conversion_probability from new_rows as n
+            ) as v
+            group by v.id
+        ) as c
         cross join (values ('unlinked', 1), ('linked', 2), ('status_changed', 3)) as e (event, ord)
         where
-            (e.event = 'linked' and n.customer_id is not null and n.customer_id is distinct from o.customer_id)
-            or (e.event = 'unlinked' and n.customer_id is null and o.customer_id is not null)
-            or (e.event = 'status_changed' and n.lead_status is distinct from o.lead_status)
-        order by n.id, e.ord;
+            (e.event = 'linked' and c.new_customer_id is not null and c.new_customer_id is distinct from c.old_customer_id)
+            or (e.event = 'unlinked' and c.new_customer_id is null and c.old_customer_id is not null)
+            or (e.event = 'status_changed' and c.new_status is distinct from c.old_status)
+        order by c.id, e.ord;
     end if;
     return null;
 end
