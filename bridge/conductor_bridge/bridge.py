@@ -387,7 +387,7 @@ class Bridge:
         self._timeouts_in_row += 1
         self._error(f"modem did not answer in time: {exc}")
         try:
-            self.channel.resync()
+            self.channel.resync(timeout=min(3.0, self.config.command_timeout))
         except PortLost as lost:
             self._port_lost(lost)
             return

@@ -68,7 +68,7 @@ class Modem:
         answered = False
         for _ in range(3):
             try:
-                self.at("AT", timeout=2.0)
+                self.at("AT", timeout=min(2.0, self.timeouts.command))
                 answered = True
                 break
             except AtTimeout:

@@ -82,6 +82,7 @@ class Fault:
     value: object = None
     times: int = 1
     stage: str = "command"  # for AT+CMGS: "command" (before the prompt) or "submit" (after Ctrl-Z)
+    skip: int = 0  # let this many matching commands pass first
 
 
 @dataclass
@@ -254,18 +255,25 @@ class ModemSimulator:
             self._network.append((pdu_hex.upper(), _Pending(urc_inside)))
 
     def add_fault(
-        self, command: str, action: str, value: object = None, times: int = 1, stage: str = "command"
+        self,
+        command: str,
+        action: str,
+        value: object = None,
+        times: int = 1,
+        stage: str = "command",
+        skip: int = 0,
     ) -> None:
         """Inject a fault into the next `times` commands starting with `command`.
         actions: drop (no reply at all), delay (reply after `value` s), cms / cme (+CMS/+CME ERROR
         `value`), error (ERROR), urc (line `value` inside the response), garbage (bytes `value`
         inside the response). For AT+CMGS, stage "command" acts before the '> ' prompt (nothing is
         submitted) and stage "submit" after Ctrl-Z ("drop"/"delay" then mean the SMS was submitted
-        but the answer is lost or late; "cms" means it was refused)."""
+        but the answer is lost or late; "cms" means it was refused). `skip` lets that many
+        matching commands pass before the fault applies."""
         if action not in ("drop", "delay", "cms", "cme", "error", "urc", "garbage"):
             raise ValueError(f"unknown fault action {action!r}")
         with self._lock:
-            self.faults.append(Fault(command.upper(), action, value, times, stage))
+            self.faults.append(Fault(command.upper(), action, value, times, stage, skip))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -438,6 +446,9 @@ class ModemSimulator:
         upper = command.upper()
         for fault in self.faults:
             if fault.stage == stage and upper.startswith(fault.command) and fault.times > 0:
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.times -= 1
                 if fault.times == 0:
                     self.faults.remove(fault)
