@@ -23,3 +23,10 @@ for each statement execute function conductor.tg_opt_outs__cancel_queued();
 create trigger _500_cancel_message after update on public.scheduled_messages
 referencing old table as old_rows new table as new_rows
 for each statement execute function conductor.tg_scheduled_messages__cancel_message();
+
+create trigger _600_link_messages after insert on public.customers
+referencing new table as new_rows
+for each statement execute function conductor.tg_customers__link_messages();
+create trigger _600_link_messages_on_update after update on public.customers
+referencing old table as old_rows new table as new_rows
+for each statement execute function conductor.tg_customers__link_messages();

@@ -278,3 +278,30 @@ $$;
 comment on function conductor.tg_opt_outs__cancel_queued() is
 'Statement trigger: an opt-out (by keyword or by an operator''s insert) cancels every message still '
 'queued to the number except its confirmation.';
+
+create function conductor.tg_customers__link_messages()
+returns trigger
+security definer
+set search_path = ''
+language plpgsql
+as $$
+begin
+    -- A customer created (or given a phone) after texting: their messages are linked to them.
+    if tg_op = 'INSERT' then
+        update public.messages as m
+        set customer_id = n.member_id
+        from new_rows as n
+        where m.phone_number = n.phone and m.customer_id is null;
+    else
+        update public.messages as m
+        set customer_id = n.member_id
+        from new_rows as n
+        inner join old_rows as o on n.id = o.id
+        where m.phone_number = n.phone and m.customer_id is null and n.phone is distinct from o.phone;
+    end if;
+    return null;
+end
+$$;
+comment on function conductor.tg_customers__link_messages() is
+'Statement trigger: messages from or to a phone with no customer yet are linked to the customer that '
+'now has that phone (a new customer, or one whose phone changed).';

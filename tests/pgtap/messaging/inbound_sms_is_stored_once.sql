@@ -3,7 +3,7 @@
 -- nothing. Senders that are not phone numbers are kept too, outside public.messages. The
 -- sender's customer is linked; a number without a customer becomes a lead.
 begin;
-select plan(20);
+select plan(22);
 
 insert into public.customers (member_id, name, phone) values ('M-IN-1', 'Ana', '+16195550601');
 
@@ -138,6 +138,23 @@ select is(
         select count(*)::integer from public.leads
         where phone_number = '+16195550601'
     ), 0, 'a customer''s text creates no lead'
+);
+
+-- The texter becomes a customer later: the messages are linked to the customer.
+insert into public.customers (member_id, phone) values ('M-IN-2', '619-555-0699');
+select is(
+    (
+        select customer_id from public.messages
+        where phone_number = '+16195550699'
+    ), 'M-IN-2', 'a customer created later is linked to the messages from that phone'
+);
+update public.customers set phone = '+16195550602'
+where member_id = 'M-IN-1';
+select is(
+    (
+        select customer_id from public.messages
+        where phone_number = '+16195550602'
+    ), 'M-IN-1', 'and so is a customer given the phone later'
 );
 
 select * from finish();
