@@ -69,9 +69,10 @@ comment on function conductor.require_phone(text, text) is
 'E.164 form of a phone number; raises 22023 naming the field when it cannot be normalized.';
 
 -- Trigger: normalizes the phone column named in TG_ARGV[0] on insert and update.
+-- Security definer: it runs for service_role's inserts too, and calls into conductor.
 create function conductor.tg_normalize_phone()
 returns trigger
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
