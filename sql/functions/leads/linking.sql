@@ -9,6 +9,9 @@
 --   (conductor.tg_customers__link_leads over transition tables; a 10k-row import is one update);
 -- - a deleted customer unlinks through the foreign key (on delete set null), which is an update
 --   of the lead, so it relinks to another customer on the same phone if there is one.
+-- The trigger functions are security definer: n8n writes leads and customers as service_role,
+-- which cannot reach the conductor schema, and the rules must hold for its plain inserts and
+-- updates too (a trigger function cannot be called directly, only fired).
 -- Reads: public.customers, conductor.settings. Writes: public.leads, conductor.lead_events.
 
 create function conductor.customer_for_phone(p_phone_number text)
@@ -54,7 +57,7 @@ comment on function conductor.lead_conversion_probability(boolean) is
 create function conductor.tg_leads__link_customer()
 returns trigger
 volatile
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
@@ -123,7 +126,7 @@ comment on function conductor.link_leads(text[]) is
 create function conductor.tg_customers__link_leads()
 returns trigger
 volatile
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
@@ -178,7 +181,7 @@ comment on function conductor.tg_customers__link_leads() is
 create function conductor.tg_leads__record_events()
 returns trigger
 volatile
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$

@@ -22,9 +22,13 @@ select results_eq(
 );
 
 -- customer_id is maintained: a value written by hand is replaced by the phone's customer.
-update public.leads set customer_id = 'L-M1' where phone_number = '+16195550102';
+update public.leads set customer_id = 'L-M1'
+where phone_number = '+16195550102';
 select is(
-    (select customer_id from public.leads where phone_number = '+16195550102'), null,
+    (
+        select customer_id from public.leads
+        where phone_number = '+16195550102'
+    ), null,
     'a customer_id that does not match the phone is not kept'
 );
 
@@ -34,9 +38,11 @@ select throws_ok(
     '23505', null,
     'one lead per phone number'
 );
-delete from public.leads where phone_number = '+16195550101';
+delete from public.leads
+where phone_number = '+16195550101';
 insert into public.leads (phone_number) values ('+16195550103');
-update public.leads set phone_number = '+16195550101' where phone_number = '+16195550103';
+update public.leads set phone_number = '+16195550101'
+where phone_number = '+16195550103';
 select results_eq(
     $$select customer_id, lead_status, conversion_probability from public.leads where phone_number = '+16195550101'$$,
     $$values ('L-M1'::text, 'warm'::text, 0.800::numeric)$$,
@@ -52,7 +58,10 @@ insert into public.transactions (transaction_id, customer_id, date, total_amount
 ('L-T2', 'L-NEW', now() - interval '3 days', 20);
 insert into public.leads (phone_number) values ('+16195550110');
 select is(
-    (select customer_id from public.leads where phone_number = '+16195550110'), 'L-NEW',
+    (
+        select customer_id from public.leads
+        where phone_number = '+16195550110'
+    ), 'L-NEW',
     'several customers on one phone: the most recent visitor'
 );
 select is(
@@ -64,7 +73,10 @@ select is(
 insert into public.transactions (transaction_id, customer_id, date, total_amount) values
 ('L-T3', 'L-OLD', now(), 20);
 select is(
-    (select customer_id from public.leads where phone_number = '+16195550110'), 'L-OLD',
+    (
+        select customer_id from public.leads
+        where phone_number = '+16195550110'
+    ), 'L-OLD',
     'a new visit by another customer on the phone moves the lead to them'
 );
 
@@ -79,7 +91,8 @@ select is(conductor.customer_for_phone('+16195550199'), null, 'no customer on th
 -- A customer deleted: its lead is unlinked (or relinked to another customer on the phone).
 insert into public.customers (member_id, name, phone) values ('L-GONE', 'Leaving', '+16195550130');
 insert into public.leads (phone_number, lead_status) values ('+16195550130', 'new');
-delete from public.customers where member_id = 'L-GONE';
+delete from public.customers
+where member_id = 'L-GONE';
 select results_eq(
     $$select customer_id, lead_status, conversion_probability from public.leads where phone_number = '+16195550130'$$,
     $$values (null::text, 'warm'::text, 0.300::numeric)$$,
@@ -90,17 +103,28 @@ insert into public.customers (member_id, name, phone) values
 ('L-S1', 'Sibling one', '+16195550140'),
 ('L-S2', 'Sibling two', '+16195550140');
 insert into public.leads (phone_number) values ('+16195550140');
-select is((select customer_id from public.leads where phone_number = '+16195550140'), 'L-S2', 'linked to the newest');
-delete from public.customers where member_id = 'L-S2';
+select is((
+    select customer_id from public.leads
+    where phone_number = '+16195550140'
+), 'L-S2', 'linked to the newest');
+delete from public.customers
+where member_id = 'L-S2';
 select is(
-    (select customer_id from public.leads where phone_number = '+16195550140'), 'L-S1',
+    (
+        select customer_id from public.leads
+        where phone_number = '+16195550140'
+    ), 'L-S1',
     'a deleted customer hands the lead to the other customer on the phone'
 );
 
 -- A renamed member id follows through the foreign key.
-update public.customers set member_id = 'L-S1-RENAMED' where member_id = 'L-S1';
+update public.customers set member_id = 'L-S1-RENAMED'
+where member_id = 'L-S1';
 select is(
-    (select customer_id from public.leads where phone_number = '+16195550140'), 'L-S1-RENAMED',
+    (
+        select customer_id from public.leads
+        where phone_number = '+16195550140'
+    ), 'L-S1-RENAMED',
     'a changed member_id follows'
 );
 

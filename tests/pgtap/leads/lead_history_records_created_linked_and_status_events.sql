@@ -23,10 +23,13 @@ select results_eq(
     'a customer gaining the phone records linked, then the promotion to warm'
 );
 
-update public.leads set last_message = 'thanks', conversation_stage = 'closing' where phone_number = '+16195550401';
+update public.leads set last_message = 'thanks', conversation_stage = 'closing'
+where phone_number = '+16195550401';
 select is(
-    (select count(*)::integer from conductor.lead_events as e join public.leads as l on l.id = e.lead_id
-     where l.phone_number = '+16195550401'),
+    (
+        select count(*)::integer from conductor.lead_events as e inner join public.leads as l on e.lead_id = l.id
+        where l.phone_number = '+16195550401'
+    ),
     3, 'an update of other columns records nothing'
 );
 
@@ -39,7 +42,8 @@ select results_eq(
     'moving to another customer records linked with the previous customer'
 );
 
-update public.customers set phone = null where member_id in ('E-M1', 'E-M2');
+update public.customers set phone = null
+where member_id in ('E-M1', 'E-M2');
 select results_eq(
     $$select e.event, e.customer_id, e.conversion_probability
       from conductor.lead_events as e join public.leads as l on l.id = e.lead_id
@@ -48,7 +52,8 @@ select results_eq(
     'losing the customer records unlinked from it'
 );
 
-update public.leads set lead_status = 'lost' where phone_number = '+16195550401';
+update public.leads set lead_status = 'lost'
+where phone_number = '+16195550401';
 select results_eq(
     $$select e.event, e.old_status, e.new_status
       from conductor.lead_events as e join public.leads as l on l.id = e.lead_id
@@ -66,10 +71,16 @@ select results_eq(
     'a lead created for a customer records created and linked'
 );
 
-delete from public.leads where phone_number = '+16195550402';
+delete from public.leads
+where phone_number = '+16195550402';
 select is(
-    (select count(*)::integer from conductor.lead_events as e
-     where not exists (select from public.leads as l where l.id = e.lead_id)),
+    (
+        select count(*)::integer from conductor.lead_events as e
+        where not exists (
+            select from public.leads as l
+            where l.id = e.lead_id
+        )
+    ),
     0, 'a deleted lead takes its history with it'
 );
 

@@ -8,13 +8,17 @@ select plan(24);
 
 select function_returns('public', 'record_inbound_lead', array['text', 'text', 'text'], 'jsonb');
 select is(
-    (select p.provolatile from pg_catalog.pg_proc as p where p.oid = 'public.record_inbound_lead(text,text,text)'::regprocedure),
+    (
+        select p.provolatile from pg_catalog.pg_proc as p
+        where p.oid = 'public.record_inbound_lead(text,text,text)'::regprocedure
+    ),
     'v', 'record_inbound_lead is volatile'
 );
 select is(
     (
         select p.prosecdef and p.proconfig @> array['search_path=""']
-        from pg_catalog.pg_proc as p where p.oid = 'public.record_inbound_lead(text,text,text)'::regprocedure
+        from pg_catalog.pg_proc as p
+        where p.oid = 'public.record_inbound_lead(text,text,text)'::regprocedure
     ),
     true, 'record_inbound_lead is security definer with search_path '''''
 );

@@ -7,7 +7,10 @@ insert into public.customers (member_id, name, phone) values ('W-M1', 'Grace', '
 
 insert into public.leads (phone_number, lead_status) values ('+16195550201', 'hot');
 select is(
-    (select lead_status from public.leads where phone_number = '+16195550201'), 'hot',
+    (
+        select lead_status from public.leads
+        where phone_number = '+16195550201'
+    ), 'hot',
     'a hot lead of a customer stays hot'
 );
 
@@ -20,40 +23,61 @@ select results_eq(
 );
 
 -- A linked lead is never new: a workflow writing new on it gets warm.
-update public.leads set lead_status = 'new' where phone_number = '+16195550201';
+update public.leads set lead_status = 'new'
+where phone_number = '+16195550201';
 select is(
-    (select lead_status from public.leads where phone_number = '+16195550201'), 'warm',
+    (
+        select lead_status from public.leads
+        where phone_number = '+16195550201'
+    ), 'warm',
     'new on a linked lead becomes warm'
 );
-update public.leads set lead_status = 'converted' where phone_number = '+16195550201';
+update public.leads set lead_status = 'converted'
+where phone_number = '+16195550201';
 select is(
-    (select lead_status from public.leads where phone_number = '+16195550201'), 'converted',
+    (
+        select lead_status from public.leads
+        where phone_number = '+16195550201'
+    ), 'converted',
     'converted is kept'
 );
 
 -- An explicit probability wins on insert and on later updates of other columns.
 insert into public.leads (phone_number, conversion_probability) values ('+16195550203', 0.55);
 select is(
-    (select conversion_probability from public.leads where phone_number = '+16195550203'), 0.550,
+    (
+        select conversion_probability from public.leads
+        where phone_number = '+16195550203'
+    ), 0.550,
     'a probability given on insert is kept'
 );
-update public.leads set conversion_probability = 0.9 where phone_number = '+16195550203';
-update public.leads set conversation_stage = 'asked about hours' where phone_number = '+16195550203';
+update public.leads set conversion_probability = 0.9
+where phone_number = '+16195550203';
+update public.leads set conversation_stage = 'asked about hours'
+where phone_number = '+16195550203';
 select is(
-    (select conversion_probability from public.leads where phone_number = '+16195550203'), 0.900,
+    (
+        select conversion_probability from public.leads
+        where phone_number = '+16195550203'
+    ), 0.900,
     'a probability the workflow set survives updates of other columns'
 );
 
 -- The link changes (the number becomes a customer's): the probability follows the link.
 insert into public.customers (member_id, name, phone) values ('W-M3', 'Barbara', '+16195550203');
 select is(
-    (select conversion_probability from public.leads where phone_number = '+16195550203'), 0.800,
+    (
+        select conversion_probability from public.leads
+        where phone_number = '+16195550203'
+    ), 0.800,
     'when the lead is linked the probability becomes lead_probability_customer'
 );
 
 -- The defaults are the settings rows.
-update conductor.settings set value = '0.65' where key = 'lead_probability_customer';
-update conductor.settings set value = '0.15' where key = 'lead_probability_prospect';
+update conductor.settings set value = '0.65'
+where key = 'lead_probability_customer';
+update conductor.settings set value = '0.15'
+where key = 'lead_probability_prospect';
 insert into public.customers (member_id, name, phone) values ('W-M4', 'Edsger', '+16195550204');
 insert into public.leads (phone_number) values ('+16195550204'), ('+16195550205');
 select results_eq(
@@ -63,13 +87,15 @@ select results_eq(
     'probabilities come from lead_probability_customer and lead_probability_prospect'
 );
 
-update conductor.settings set value = '1.5' where key = 'lead_probability_prospect';
+update conductor.settings set value = '1.5'
+where key = 'lead_probability_prospect';
 select throws_ok(
     $$insert into public.leads (phone_number) values ('+16195550206')$$,
     '22023', null,
     'a probability setting outside 0-1 is refused with 22023'
 );
-update conductor.settings set value = '"high"' where key = 'lead_probability_prospect';
+update conductor.settings set value = '"high"'
+where key = 'lead_probability_prospect';
 select throws_ok(
     $$insert into public.leads (phone_number) values ('+16195550206')$$,
     '22023', 'setting lead_probability_prospect: a probability between 0 and 1 is required, not "high"',
@@ -79,7 +105,8 @@ select throws_ok(
 select ok(
     not exists (
         select from pg_catalog.pg_proc as p
-        where p.oid = 'conductor.tg_leads__link_customer()'::regprocedure
+        where
+            p.oid = 'conductor.tg_leads__link_customer()'::regprocedure
             and (p.prosrc ~ '0\.8' or p.prosrc ~ '0\.3')
     ),
     'the linking trigger holds no probability literal'

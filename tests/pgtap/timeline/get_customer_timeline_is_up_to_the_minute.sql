@@ -38,7 +38,10 @@ select is(
         select array_agg(r.activity_type order by r.occurred_at)
         from conductor.activity_timeline_rows(
             'GT-M1', '+16195550601',
-            (select max(a.recorded_at) from public.customer_activity_timeline as a where a.customer_id = 'GT-M1')
+            (
+                select max(a.recorded_at) from public.customer_activity_timeline as a
+                where a.customer_id = 'GT-M1'
+            )
             - interval '24 hours'
         ) as r
     ),
@@ -59,11 +62,14 @@ select is(
 -- After the refresh: a new sale, a voided one, a message read, a message deleted.
 insert into public.transactions (transaction_id, customer_id, date, shop_location, staff_name, total_amount) values
 ('GT-T3', 'GT-M1', '2026-09-04 18:00+00', 'Uptown', 'Lee', 40);
-update public.transactions set status = 'voided' where transaction_id = 'GT-T1';
-update public.messages set status = 'read', read_at = now() where phone_number = '+16195550601';
+update public.transactions set status = 'voided'
+where transaction_id = 'GT-T1';
+update public.messages set status = 'read', read_at = now()
+where phone_number = '+16195550601';
 insert into public.messages (phone_number, content, timestamp, direction, status, message_kind) values
 ('+16195550601', 'never mind', '2026-09-05 18:00+00', 'inbound', 'unread', 'reply');
-delete from public.messages where content = 'never mind';
+delete from public.messages
+where content = 'never mind';
 
 create temporary table t1 on commit drop as
 select public.get_customer_timeline('+16195550601') as r;
@@ -83,7 +89,10 @@ select is(
     'a row deleted after the refresh is gone, and nothing is listed twice'
 );
 select is(
-    (select count(*)::integer from public.customer_activity_timeline where customer_id = 'GT-M1'), 3,
+    (
+        select count(*)::integer from public.customer_activity_timeline
+        where customer_id = 'GT-M1'
+    ), 3,
     '(the materialized view itself has not been refreshed)'
 );
 

@@ -18,7 +18,10 @@ select is_empty(
     'no API role can run them'
 );
 select is(
-    (select (value #>> '{}')::integer from conductor.settings where key = 'cron_history_retention_days'), 14,
+    (
+        select (value #>> '{}')::integer from conductor.settings
+        where key = 'cron_history_retention_days'
+    ), 14,
     'cron history is kept 14 days by default (setting cron_history_retention_days)'
 );
 

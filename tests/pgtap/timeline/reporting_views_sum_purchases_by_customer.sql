@@ -53,8 +53,11 @@ insert into public.transactions (transaction_id, customer_id, date, shop_locatio
 ('SA-T8', 'SA-M4', pg_temp.store_noon(120), 'Uptown', 'Lee', 'sale', 100),
 ('SA-T9', 'SA-M4', pg_temp.store_noon(20), 'Uptown', 'Lee', 'sale', 50),
 ('SA-T10', 'SA-M5', pg_temp.store_noon(30), 'Uptown', 'Lee', 'sale', 25);
-update public.transactions set status = 'voided' where transaction_id = 'SA-T4';
-insert into public.transaction_items (transaction_id, line_number, product_sku, product_name, brand, category, quantity, unit_price, total_price) values
+update public.transactions set status = 'voided'
+where transaction_id = 'SA-T4';
+insert into public.transaction_items (
+    transaction_id, line_number, product_sku, product_name, brand, category, quantity, unit_price, total_price
+) values
 ('SA-T1', 1, 'SA-SKU-1', 'Blue Dream 3.5g', 'Kiva', 'Flower', 2, 30, 60),
 ('SA-T1', 2, 'SA-SKU-2', 'Mango Gummies', 'Wyld', 'Edibles', 1, 40, 40),
 ('SA-T2', 1, 'SA-SKU-1', 'Blue Dream 3.5g', 'Kiva', 'Flower', 1, 50, 50),
@@ -74,7 +77,10 @@ select results_eq(
     'purchase history: one row per line of completed sales and refunds, refunds negative, voided excluded'
 );
 select is(
-    (select count(*)::integer from public.customer_purchase_history where transaction_id = 'SA-T5'),
+    (
+        select count(*)::integer from public.customer_purchase_history
+        where transaction_id = 'SA-T5'
+    ),
     0, 'walk-in sales are in no customer''s history'
 );
 select results_eq(
@@ -119,35 +125,53 @@ select results_eq(
     '50 against 100: -50%, declining'
 );
 select is(
-    (select spend_trend from public.customer_spending_analysis where customer_id = 'SA-M5'), 'new',
+    (
+        select spend_trend from public.customer_spending_analysis
+        where customer_id = 'SA-M5'
+    ), 'new',
     'a first sale within the window is new'
 );
 
-update conductor.settings set value = '0.7' where key = 'spending_trend_change_ratio';
+update conductor.settings set value = '0.7'
+where key = 'spending_trend_change_ratio';
 select is(
-    (select spend_trend from public.customer_spending_analysis where customer_id = 'SA-M1'), 'steady',
+    (
+        select spend_trend from public.customer_spending_analysis
+        where customer_id = 'SA-M1'
+    ), 'steady',
     '+60% is steady when the change ratio setting is 0.7'
 );
-update conductor.settings set value = '6' where key = 'spending_trend_window_days';
+update conductor.settings set value = '6'
+where key = 'spending_trend_window_days';
 select results_eq(
     $$select recent_spend, previous_spend, spend_trend from public.customer_spending_analysis where customer_id = 'SA-M1'$$,
     $$values (-20.00::numeric, 100.00::numeric, 'declining'::text)$$,
     'the window follows spending_trend_window_days (the last 6 days, today included, hold the refund; the 6 before, the 100 sale)'
 );
-update conductor.settings set value = '"America/New_York"' where key = 'store_time_zone';
+update conductor.settings set value = '"America/New_York"'
+where key = 'store_time_zone';
 select is(
-    (select spend_by_month from public.customer_spending_analysis where customer_id = 'SA-M2'),
+    (
+        select spend_by_month from public.customer_spending_analysis
+        where customer_id = 'SA-M2'
+    ),
     '{"2025-02": 30.00}'::jsonb,
     'months follow the store_time_zone setting (in New York both sales are in February)'
 );
 
 set local role service_role;
 select is(
-    (select count(*)::integer from public.customer_purchase_history where customer_id like 'SA-%'), 6,
+    (
+        select count(*)::integer from public.customer_purchase_history
+        where customer_id like 'SA-%'
+    ), 6,
     'service_role reads the purchase history'
 );
 select is(
-    (select count(*)::integer from public.customer_spending_analysis where customer_id like 'SA-%'), 5,
+    (
+        select count(*)::integer from public.customer_spending_analysis
+        where customer_id like 'SA-%'
+    ), 5,
     'service_role reads the spending analysis'
 );
 reset role;
