@@ -150,6 +150,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Signals are caught from the start, so a stop during start-up is clean too.
+    requested: list[int] = []
+    bridge = None
+
+    def on_signal(signum: int, frame: object) -> None:
+        requested.append(signum)
+        if bridge is not None:
+            logging.getLogger("conductor_bridge").info("signal %d: stopping after the current step", signum)
+            bridge.request_stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.port:
@@ -180,13 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             multipart_timeout_seconds=args.multipart_timeout,
         )
     )
-
-    def on_signal(signum: int, frame: object) -> None:
-        logging.getLogger("conductor_bridge").info("signal %d: stopping after the current step", signum)
+    if requested:
         bridge.request_stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     return bridge.run()
 
 

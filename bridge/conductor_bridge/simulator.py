@@ -71,6 +71,7 @@ class SentMessage:
     parts: int
     references: tuple[int, ...]
     complete: bool
+    sequences: tuple[int, ...] = (1,)  # part numbers that were submitted
 
 
 @dataclass
@@ -699,7 +700,9 @@ def _sent_group(key: tuple, group: dict[int, SentPdu]) -> SentMessage:
     recipient, _, _, total = key
     texts = [group[s].text for s in sorted(group)]
     refs = tuple(group[s].reference for s in sorted(group))
-    return SentMessage(recipient, pdu.join_texts(texts), total, refs, len(group) == total)
+    return SentMessage(
+        recipient, pdu.join_texts(texts), total, refs, len(group) == total, tuple(sorted(group))
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
