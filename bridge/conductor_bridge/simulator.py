@@ -28,6 +28,7 @@ import os
 import random
 import re
 import select
+import signal
 import sys
 import tempfile
 import threading
@@ -705,6 +706,10 @@ def _sent_group(key: tuple, group: dict[int, SentPdu]) -> SentMessage:
     )
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a simulator for manual testing: `python -m conductor_bridge.simulator --link PATH`.
     Each stdin line "<sender> <text>" is delivered as an inbound SMS; sent messages are printed."""
@@ -716,14 +721,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sim = ModemSimulator(args.link, capacity=args.capacity, pin=args.pin, instant=args.instant).start()
     print(f"modem simulator on {sim.path}", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
     printed = 0
+    reading = True
     try:
         while True:
-            ready, _, _ = select.select([sys.stdin], [], [], 0.2)
+            ready, _, _ = select.select([sys.stdin] if reading else [], [], [], 0.2)
             if ready:
                 line = sys.stdin.readline()
                 if not line:
-                    break
+                    reading = False  # stdin closed (run in the background): keep serving
+                    continue
                 sender, _, text = line.strip().partition(" ")
                 if sender and text:
                     sim.inject(sender, text)
