@@ -190,6 +190,13 @@ class Bridge:
             self._sim_error(exc)
         except DatabaseDown as exc:
             self._database_down(exc)
+        except (DatabaseError, NotInstalled) as exc:
+            # The database answered but refused a call: report it and try again later rather
+            # than in a tight loop.
+            self._error(f"database refused a call: {exc}")
+            later = time.monotonic() + min(self.poll_seconds, 5.0)
+            self.next_outbound = max(self.next_outbound, later)
+            self.next_heartbeat = max(self.next_heartbeat, later)
 
     def _wait(self) -> None:
         now = time.monotonic()
@@ -262,6 +269,13 @@ class Bridge:
             log.info(
                 "database holds conductor %s; listening on %s", info.package_version, info.notify_channel
             )
+            if self.config.prompt_timeout + self.config.send_timeout > info.lease_seconds:
+                log.warning(
+                    "a send may take longer (%gs) than the database's send lease (%gs): a slow send can "
+                    "be reported outcome_unknown before its answer arrives",
+                    self.config.prompt_timeout + self.config.send_timeout,
+                    info.lease_seconds,
+                )
             return None
         return EXIT_OK
 
@@ -372,6 +386,7 @@ class Bridge:
             self.channel.close()
         self.modem_ready = False
         self.modem_state = state
+        self.signal = None
         if error:
             self._error(error)
         delay = retry_in if retry_in is not None else self.modem_backoff.next()

@@ -83,6 +83,7 @@ class Database:
                 keepalives_idle=30,
                 keepalives_interval=10,
                 keepalives_count=3,
+                tcp_user_timeout=30000,  # ms: a query on a dead connection fails instead of hanging
             )
         except _CONNECTION_ERRORS as exc:
             raise DatabaseDown(f"cannot connect: {_first_line(exc)}") from None

@@ -439,6 +439,18 @@ def test_runs_as_a_login_role_granted_conductor_bridge(db, sim, start_bridge):
         db.execute(f"drop role {role}")
 
 
+def test_refuses_to_run_as_a_role_without_the_bridge_grants(db, sim, start_bridge):
+    role = f"nobody_{uuid.uuid4().hex[:8]}"
+    db.execute(f"create role {role} login")
+    try:
+        bridge = start_bridge(db.url.replace("postgres@", f"{role}@"))
+        wait_for(lambda: not bridge.alive, what="the bridge to give up")
+        assert bridge.stop() == 2
+        assert not sim.commands  # it never touched the modem
+    finally:
+        db.execute(f"drop role {role}")
+
+
 # -- health -----------------------------------------------------------------------------------------------
 
 
