@@ -4,6 +4,7 @@ seeds' own design, at the seeds' scale and at 10x, in one run on a throwaway clu
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 import traceback
@@ -23,6 +24,7 @@ class Plan:
 
     label: str
     scale: float
+    replicas: int  # 10x is the generated data written ten times under new keys
     ingest_runs: int
     pos_iterations: int
     pos_runs: int
@@ -35,12 +37,12 @@ class Plan:
 
 def plans(scale: float, runs: int, also_10x: bool, quick: bool) -> list[Plan]:
     if quick:
-        first = Plan("1x", scale, 1, 60, 1, 30, 5, 1, 1, 1)
-        tenx = Plan("10x", scale * 10, 1, 60, 1, 30, 5, 1, 1, 1)
+        first = Plan("1x", scale, 1, 1, 60, 1, 30, 5, 1, 1, 1)
+        tenx = Plan("10x", scale * 10, 10, 1, 60, 1, 30, 5, 1, 1, 1)
     else:
-        first = Plan("1x", scale, runs, 3000, runs, 1000, 20, runs, runs, runs)
+        first = Plan("1x", scale, 1, runs, 3000, runs, 1000, 20, runs, runs, runs)
         # 10x: each bulk load and rebuild once (they take minutes), distributions as large.
-        tenx = Plan("10x", scale * 10, 1, 1500, runs, 1000, 20, runs, 1, runs)
+        tenx = Plan("10x", scale * 10, 10, 1, 1500, runs, 1000, 20, runs, 1, runs)
     return [first, tenx] if also_10x else [first]
 
 
@@ -58,20 +60,19 @@ def _figure(results: dict, key: str, log: Callable[[str], None], fn: Callable[[]
         log(f"  {key}: done in {time.perf_counter() - started:.1f} s")
 
 
-def run_scale(cluster, work: Path, plan: Plan, loader, log) -> tuple[dict, str | None]:
+def run_scale(cluster, plan: Plan, dataset: data.Dataset, log) -> tuple[dict, str | None]:
     """Every figure but the bridge at one scale; returns the results and the loaded database."""
     s: dict = {"label": plan.label, "scale": plan.scale, "plan": asdict(plan)}
-    log(f"[{plan.label}] generating data at scale {plan.scale:g}")
-    dataset = data.generate(cluster, plan.scale, work / plan.label, loader=loader, log=log)
     s["dataset"] = {
         "description": dataset.describe(),
         "counts": dataset.counts,
         "generate_seconds": dataset.generate_seconds,
+        "loader": dataset.loader_report,
         "first_day": dataset.first_day,
         "last_day": dataset.last_day,
         "days": dataset.days,
+        "replicas": dataset.replicas,
     }
-    log(f"[{plan.label}] {dataset.describe()}")
     template = f"bench_template_{plan.label}"
     data.build_template(cluster, dataset, template)
     loaded = f"bench_loaded_{plan.label}"
@@ -95,6 +96,10 @@ def run_scale(cluster, work: Path, plan: Plan, loader, log) -> tuple[dict, str |
     log(f"[{plan.label}] figure 4: rebuild, nightly refresh, one day's sales")
     _figure(s, "refresh", log, lambda: refresh.run(url, plan.refresh_runs, plan.rebuild_runs))
     return s, loaded
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,17 +134,26 @@ def main(argv: list[str] | None = None) -> int:
     bridge_messages = args.bridge_messages or (20 if args.quick else 1000)
     log = print if not args.quick else (lambda msg: print(msg, file=sys.stderr))
 
+    # SIGTERM (a timeout, a CI cancel) unwinds like Ctrl-C, so the throwaway cluster is stopped
+    # and its folder removed on the way out.
+    signal.signal(signal.SIGTERM, _terminate)
     started = time.perf_counter()
     results: dict = {"scales": [], "notes": []}
     loader = data.default_loader()
     with env.throwaway_cluster(keep=args.keep_cluster) as (cluster, work):
         results["machine"] = env.describe_machine(cluster.url("postgres"))
-        first_loaded = None
-        for i, plan in enumerate(plans(scale, args.runs, args.also_10x, args.quick)):
-            s, loaded = run_scale(cluster, work, plan, loader, log)
+        todo = plans(scale, args.runs, args.also_10x, args.quick)
+        log(f"generating the demo data at scale {scale:g} (the project's generator and import path)")
+        source = data.make_source(cluster, scale, loader=loader, log=log)
+        datasets = {}
+        for plan in todo:
+            datasets[plan.label] = data.export(source, work / plan.label, plan.replicas)
+            log(f"[{plan.label}] {datasets[plan.label].describe()}")
+        env.drop_database(cluster, source.name)
+        for i, plan in enumerate(todo):
+            s, loaded = run_scale(cluster, plan, datasets[plan.label], log)
             results["scales"].append(s)
             if i == 0 and loaded:
-                first_loaded = loaded
                 log(f"[{plan.label}] figure 5: bridge against the simulator, {bridge_messages} each way")
                 holder: dict = {}
                 _figure(
@@ -149,10 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                     lambda loaded=loaded: bridge.run(cluster, loaded, bridge_messages, args.quick),
                 )
                 results["bridge"] = {"label": plan.label, **holder["bridge"]}
-            if loaded and loaded != first_loaded:
+            if loaded:
                 env.drop_database(cluster, loaded)
-        if first_loaded:
-            env.drop_database(cluster, first_loaded)
     results["duration_s"] = time.perf_counter() - started
 
     rows = report.build_rows(results)

@@ -69,6 +69,13 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
         if tx_only:
             tx_ratio = stats.ratio(tx_only["baseline"], tx_only["baseline_plain"])
             tx_note = f"; the transactions COPY alone: {fmt_x(tx_ratio)}"
+        imported = s.get("dataset", {}).get("loader", {}).get("timings", {})
+        import_note = ""
+        if "import_all" in imported:
+            import_note = (
+                f"; the import path (COPY to staging {fmt_s(imported['copy_to_staging'])} + "
+                f"import_all {fmt_s(imported['import_all'])}, every entity, 1 run)"
+            )
         # A load that maintained nothing would look fast: say so next to its time.
         derived = ing.get("derived", {})
         hollow = derived.get("customers_with_visits") == 0
@@ -78,7 +85,8 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
                 f"Bulk ingest of {ing['rows']:,} rows, median of {len(ing['samples']['conductor'])}",
                 label,
                 f"{fmt_s(c)} = {fmt_x(stats.ratio(c, p))} plain COPY ({fmt_s(p)})"
-                + (" — but no customer metrics were maintained" if hollow else ""),
+                + (" — but no customer metrics were maintained" if hollow else "")
+                + import_note,
                 f"per-row triggers {fmt_s(b)} = {fmt_x(stats.ratio(b, bp))} their plain COPY ({fmt_s(bp)})"
                 + tx_note,
                 target,
