@@ -199,22 +199,7 @@ class Bridge:
             self.next_heartbeat = max(self.next_heartbeat, later)
 
     def _wait(self) -> None:
-        now = time.monotonic()
-        deadlines = [now + 5.0, self.next_heartbeat]
-        if self.modem_ready:
-            deadlines.append(self.next_scan)
-            if self.db.connected and not self.pending:
-                deadlines.append(self.next_outbound)
-            expiry = self.inventory.next_expiry(self.multipart_timeout)
-            if expiry is not None:
-                deadlines.append(expiry)
-            if self.channel.urcs or self.read_queue:
-                deadlines.append(now)
-        else:
-            deadlines.append(self.modem_retry_at)
-        if not self.db.connected:
-            deadlines.append(self.db_retry_at)
-        timeout = max(0.0, min(deadlines) - now)
+        timeout = self.wait_timeout()
         fds = [self._wake_r]
         serial_fd = self.channel.fileno() if self.modem_ready else None
         db_fd = self.db.fileno()
@@ -239,6 +224,30 @@ class Bridge:
                     self.next_outbound = time.monotonic()
             except DatabaseDown as exc:
                 self._database_down(exc)
+
+    def wait_timeout(self) -> float:
+        """Seconds the loop may sleep (unless woken by the port, a NOTIFY or a signal).
+        Only deadlines whose work the next step can actually do count; anything else would
+        turn a past deadline into a busy loop."""
+        now = time.monotonic()
+        deadlines = [now + 5.0]
+        if self.db.connected:
+            deadlines.append(self.next_heartbeat)
+        else:
+            deadlines.append(self.db_retry_at)
+        if self.modem_ready:
+            deadlines.append(self.next_scan)
+            if self.db.connected and not self.pending:
+                deadlines.append(self.next_outbound)
+                expiry = self.inventory.next_expiry(self.multipart_timeout)
+                if expiry is not None:
+                    # Past: that message is waiting for the database to accept it; look again soon.
+                    deadlines.append(expiry if expiry > now else now + 1.0)
+            if self.channel.urcs or self.read_queue:
+                deadlines.append(now)
+        else:
+            deadlines.append(self.modem_retry_at)
+        return max(0.0, min(deadlines) - now)
 
     # -- database -----------------------------------------------------------------------------------
 
