@@ -15,7 +15,7 @@ from pathlib import Path
 from bench import bridge, data, env, ingest, insights, package, pos, refresh, report
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-QUICK_SCALE = 0.005
+QUICK_SCALE = 0.002
 
 
 @dataclass
@@ -60,7 +60,7 @@ def _figure(results: dict, key: str, log: Callable[[str], None], fn: Callable[[]
         log(f"  {key}: done in {time.perf_counter() - started:.1f} s")
 
 
-def run_scale(cluster, plan: Plan, dataset: data.Dataset, log) -> tuple[dict, str | None]:
+def run_scale(cluster, plan: Plan, dataset: data.Dataset, log, quick: bool) -> tuple[dict, str | None]:
     """Every figure but the bridge at one scale; returns the results and the loaded database."""
     s: dict = {"label": plan.label, "scale": plan.scale, "plan": asdict(plan)}
     s["dataset"] = {
@@ -92,7 +92,9 @@ def run_scale(cluster, plan: Plan, dataset: data.Dataset, log) -> tuple[dict, st
         lambda: insights.run(url, plan.insights_random, plan.insights_heaviest, plan.insights_runs),
     )
     log(f"[{plan.label}] figure 2: POS sale")
-    _figure(s, "pos", log, lambda: pos.run(url, plan.pos_iterations, plan.pos_runs))
+    _figure(
+        s, "pos", log, lambda: pos.run(url, plan.pos_iterations, plan.pos_runs, warmup=10 if quick else 50)
+    )
     log(f"[{plan.label}] figure 4: rebuild, nightly refresh, one day's sales")
     _figure(s, "refresh", log, lambda: refresh.run(url, plan.refresh_runs, plan.rebuild_runs))
     return s, loaded
@@ -137,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (a timeout, a CI cancel) unwinds like Ctrl-C, so the throwaway cluster is stopped
     # and its folder removed on the way out.
     signal.signal(signal.SIGTERM, _terminate)
+    env.Options.quick = args.quick
     started = time.perf_counter()
     results: dict = {"scales": [], "notes": []}
     loader = data.default_loader()
@@ -151,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"[{plan.label}] {datasets[plan.label].describe()}")
         env.drop_database(cluster, source.name)
         for i, plan in enumerate(todo):
-            s, loaded = run_scale(cluster, plan, datasets[plan.label], log)
+            s, loaded = run_scale(cluster, plan, datasets[plan.label], log, args.quick)
             results["scales"].append(s)
             if i == 0 and loaded:
                 log(f"[{plan.label}] figure 5: bridge against the simulator, {bridge_messages} each way")

@@ -168,6 +168,21 @@ def _cols(columns: list[str], prefix: str = "") -> str:
     return ", ".join(f'{prefix}"{c}"' for c in columns)
 
 
+INSTALLED = "bench_installed"
+
+
+def installed(cluster: Cluster) -> str:
+    """A database with the package and the baseline schema and no rows, made once per run and
+    cloned for the generator's source and for every template."""
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (INSTALLED,)).fetchone()
+    if not exists:
+        url = env.create_database(cluster, INSTALLED)
+        installer.install(url)
+        run_psql_file(url, BASELINE_SQL)
+    return INSTALLED
+
+
 @dataclass
 class Source:
     """The database the generator loaded, kept until every scale is exported from it."""
@@ -188,9 +203,7 @@ def make_source(
     """Generate the demo data at `scale` with the project's generator, through its import path."""
     loader = loader or default_loader()
     name = f"bench_source_{str(scale).replace('.', '_')}"
-    url = env.create_database(cluster, name)
-    installer.install(url)
-    run_psql_file(url, BASELINE_SQL)
+    url = env.create_database(cluster, name, template=installed(cluster))
     started = time.perf_counter()
     loader_report = loader(url, scale) or {}
     if not isinstance(loader_report, dict):
@@ -342,14 +355,15 @@ def copy_from_file(conn: psycopg.Connection, target: str, columns: list[str], pa
 def build_template(cluster: Cluster, dataset: Dataset, name: str) -> str:
     """A database with the package, the baseline schema, and both sides' customers, products
     and staff loaded; no transactions yet. Every measured database is a clone of it."""
-    url = env.create_database(cluster, name)
-    installer.install(url)
-    run_psql_file(url, BASELINE_SQL)
+    url = env.create_database(cluster, name, template=installed(cluster))
     with psycopg.connect(url, autocommit=True) as conn:
         for table_name in ("customers", "products", "staff"):
             t = dataset.tables[table_name]
             copy_from_file(conn, f"public.{table_name}", t.conductor_columns, t.conductor_file)
             if t.baseline_file is not None:
                 copy_from_file(conn, f"seed_baseline.{table_name}", t.baseline_columns, t.baseline_file)
-        conn.execute("vacuum analyze")
+        conn.execute(
+            "vacuum analyze public.customers, public.products, public.staff, "
+            "seed_baseline.customers, seed_baseline.products"
+        )
     return url

@@ -36,6 +36,14 @@ SERVER_SETTINGS = {
 CRON_DATABASE = "bench_cron"
 
 
+class Options:
+    """Run-wide switches. `quick` (the smoke test) skips what only matters for honest timings
+    on real volumes: the checkpoint before each timed load, dropping finished databases (the
+    throwaway cluster goes as a whole)."""
+
+    quick = False
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -82,6 +90,8 @@ def create_database(cluster: Cluster, name: str, template: str | None = None) ->
 
 
 def drop_database(cluster: Cluster, name: str) -> None:
+    if Options.quick:
+        return
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
 
