@@ -123,7 +123,8 @@ comment on column public.customer_spending_analysis.average_spend_per_active_mon
 comment on column public.customer_spending_analysis.spend_by_month is
 'Net dollars per local month, {"2026-10": 53.00, ...} (refunds count in the month they happened).';
 comment on column public.customer_spending_analysis.spend_by_category is
-'Net dollars of line items per product category as sold, {"Flower": 70.00, ...}; "Uncategorized" when none.';
+'Net dollars of line items (line totals, before tax) per product category as sold, {"Flower": 70.00, ...}; '
+'"Uncategorized" when none. Transaction totals include tax, so these sum to less than net_spend.';
 comment on column public.customer_spending_analysis.top_category is 'Category with the most net dollars (ties: first by name).';
 comment on column public.customer_spending_analysis.recent_spend is 'Net dollars in the last spending_trend_window_days (today included).';
 comment on column public.customer_spending_analysis.previous_spend is 'Net dollars in the same number of days before that.';
