@@ -40,6 +40,8 @@ def fmt_ms(ms: float | None) -> str:
         return NA
     if ms < 10:
         return f"{ms:.2f} ms"
+    if ms >= 1000:
+        return fmt_s(ms / 1000)
     return f"{ms:.1f} ms"
 
 
@@ -228,6 +230,11 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
     return rows
 
 
+def _slow(direction: dict) -> str:
+    slow = direction.get("over_1s", 0)
+    return f"; {slow} of {direction['messages']:,} took over 1 s" if slow else ""
+
+
 def bridge_rows(bridge: dict | None) -> list[Row]:
     if bridge is None:
         return []
@@ -249,7 +256,8 @@ def bridge_rows(bridge: dict | None) -> list[Row]:
             "5",
             f"Outbound: queued row → AT+CMGS on the wire, {out['messages']:,} messages",
             label,
-            f"p50 {fmt_ms(out['p50_ms'])}, p99 {fmt_ms(out['p99_ms'])}",
+            f"p50 {fmt_ms(out['p50_ms'])}, p99 {fmt_ms(out['p99_ms'])}, max {fmt_ms(out['max_ms'])}"
+            + _slow(out),
             no_baseline,
             "p50 < 50 ms",
             out["p50_ms"] < 50,
@@ -259,7 +267,8 @@ def bridge_rows(bridge: dict | None) -> list[Row]:
             "5",
             f"Inbound: +CMTI → committed row, {inn['messages']:,} messages",
             label,
-            f"p50 {fmt_ms(inn['p50_ms'])}, p99 {fmt_ms(inn['p99_ms'])}",
+            f"p50 {fmt_ms(inn['p50_ms'])}, p99 {fmt_ms(inn['p99_ms'])}, max {fmt_ms(inn['max_ms'])}"
+            + _slow(inn),
             no_baseline,
             "p50 < 50 ms",
             inn["p50_ms"] < 50,
