@@ -2,7 +2,7 @@
 -- schema: the linking and history triggers run as their owner (security definer, search_path
 -- ''), so its plain updates and deletes still link, promote and record events.
 begin;
-select plan(7);
+select plan(11);
 
 select is_empty(
     $$select p.oid::regprocedure::text from pg_catalog.pg_proc as p
@@ -38,7 +38,28 @@ select lives_ok(
     $$delete from public.customers where member_id = 'SR-M1'$$,
     'service_role deletes a customer'
 );
+select lives_ok(
+    $$insert into public.leads (phone_number, last_message) values ('(619) 555-1903', 'hi, from a web form')$$,
+    'service_role inserts a lead'
+);
 reset role;
+select results_eq(
+    $$select customer_id, lead_status, conversion_probability from public.leads where phone_number = '+16195551903'$$,
+    $$values (null::text, 'new'::text, 0.300::numeric)$$,
+    'the lead service_role inserted is normalized, new, with the prospect probability'
+);
+insert into public.customers (member_id, name, phone) values ('SR-M3', 'Linus', '619-555-1903');
+set local role service_role;
+select lives_ok(
+    $$update public.customers set name = 'Linus T.' where member_id = 'SR-M3'$$,
+    'service_role updates the customer who gained that phone'
+);
+reset role;
+select results_eq(
+    $$select customer_id, lead_status, conversion_probability from public.leads where phone_number = '+16195551903'$$,
+    $$values ('SR-M3'::text, 'warm'::text, 0.800::numeric)$$,
+    'and the lead is linked'
+);
 
 select results_eq(
     $$select phone_number, customer_id, lead_status, conversion_probability
