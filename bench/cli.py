@@ -60,7 +60,9 @@ def _figure(results: dict, key: str, log: Callable[[str], None], fn: Callable[[]
         log(f"  {key}: done in {time.perf_counter() - started:.1f} s")
 
 
-def run_scale(cluster, plan: Plan, dataset: data.Dataset, log, quick: bool) -> tuple[dict, str | None]:
+def run_scale(
+    cluster, plan: Plan, dataset: data.Dataset, log, quick: bool, timeout: float | None
+) -> tuple[dict, str | None]:
     """Every figure but the bridge at one scale; returns the results and the loaded database."""
     s: dict = {"label": plan.label, "scale": plan.scale, "plan": asdict(plan)}
     s["dataset"] = {
@@ -78,9 +80,20 @@ def run_scale(cluster, plan: Plan, dataset: data.Dataset, log, quick: bool) -> t
     loaded = f"bench_loaded_{plan.label}"
 
     log(f"[{plan.label}] figure 1: bulk ingest ({plan.ingest_runs} runs)")
-    _figure(s, "ingest", log, lambda: ingest.run(cluster, dataset, template, plan.ingest_runs, loaded, log))
+    _figure(
+        s,
+        "ingest",
+        log,
+        lambda: ingest.run(cluster, dataset, template, plan.ingest_runs, loaded, log, timeout),
+    )
     env.drop_database(cluster, template)
-    if "error" in s["ingest"]:
+    if "error" in s["ingest"] or not s["ingest"].get("loaded_from"):
+        reason = s["ingest"].get("error") or (
+            f"no loaded database: Conductor's maintained load and its rebuild_all() were both stopped "
+            f"after {timeout:g} s"
+        )
+        for key in ("insights", "pos", "refresh"):
+            s[key] = {"error": reason}
         return s, None
     url = env.socket_url(cluster, loaded)
 
@@ -96,7 +109,7 @@ def run_scale(cluster, plan: Plan, dataset: data.Dataset, log, quick: bool) -> t
         s, "pos", log, lambda: pos.run(url, plan.pos_iterations, plan.pos_runs, warmup=10 if quick else 50)
     )
     log(f"[{plan.label}] figure 4: rebuild, nightly refresh, one day's sales")
-    _figure(s, "refresh", log, lambda: refresh.run(url, plan.refresh_runs, plan.rebuild_runs))
+    _figure(s, "refresh", log, lambda: refresh.run(url, plan.refresh_runs, plan.rebuild_runs, timeout))
     return s, loaded
 
 
@@ -124,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bridge-messages", type=int, default=None, help="messages each way for figure 5")
     parser.add_argument(
         "--results-dir", type=Path, default=None, help=f"where to write results ({RESULTS_DIR})"
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=900.0,
+        help="seconds after which a maintained bulk load or a full rebuild is stopped and reported "
+        "as not finished (default 900)",
     )
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     parser.add_argument("--keep-cluster", action="store_true", help="leave the throwaway cluster's folder")
@@ -154,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"[{plan.label}] {datasets[plan.label].describe()}")
         env.drop_database(cluster, source.name)
         for i, plan in enumerate(todo):
-            s, loaded = run_scale(cluster, plan, datasets[plan.label], log, args.quick)
+            s, loaded = run_scale(cluster, plan, datasets[plan.label], log, args.quick, args.time_limit)
             results["scales"].append(s)
             if i == 0 and loaded:
                 log(f"[{plan.label}] figure 5: bridge against the simulator, {bridge_messages} each way")
@@ -172,9 +192,11 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = report.build_rows(results)
     for s in results["scales"]:
-        sanity = s.get("ingest", {}).get("sanity")
-        if sanity:
-            results["notes"].append(f"{s['label']}: after Conductor's bulk load: {sanity}")
+        ing = s.get("ingest", {})
+        if ing.get("sanity"):
+            results["notes"].append(
+                f"{s['label']}: in the loaded database ({ing['loaded_from']}): {ing['sanity']}"
+            )
     print()
     print(report.markdown(results, rows))
     if not args.no_write:

@@ -41,9 +41,9 @@ LOADED_TABLES = [
 @dataclass
 class Load:
     variant: str
-    seconds: float
+    seconds: float | None  # None: stopped at the time limit (rolled back)
     rows: int
-    transactions_seconds: float  # the first COPY alone (line items and commit follow)
+    transactions_seconds: float | None  # the first COPY alone (line items and commit follow)
 
 
 def _disable(conn: psycopg.Connection, schema: str) -> None:
@@ -56,8 +56,13 @@ def _enable(conn: psycopg.Connection, schema: str) -> None:
         conn.execute(f"alter table {schema}.{table} enable trigger user")
 
 
-def load(url: str, dataset: Dataset, variant: str) -> Load:
-    """Run one load of the transactions and line items; return its wall time to commit."""
+def _limit(conn: psycopg.Connection, timeout: float | None) -> None:
+    conn.execute(f"set statement_timeout = '{int(timeout * 1000) if timeout else 0}ms'")
+
+
+def load(url: str, dataset: Dataset, variant: str, timeout: float | None = None) -> Load:
+    """Run one load of the transactions and line items; return its wall time to commit, or
+    None for a load stopped after `timeout` seconds (each COPY gets what is left of it)."""
     schema = "public" if variant in ("conductor", "plain") else "seed_baseline"
     tx = dataset.tables["transactions"]
     items = dataset.tables["transaction_items"]
@@ -72,14 +77,22 @@ def load(url: str, dataset: Dataset, variant: str) -> Load:
             # Every load starts with nothing dirty in shared buffers and the WAL just recycled.
             conn.execute("checkpoint")
         rows = 0
+        transactions_seconds = None
         started = time.perf_counter()
-        with conn.transaction():
-            rows += copy_from_file(conn, f"{schema}.transactions", *files[0])
-            transactions_seconds = time.perf_counter() - started
-            rows += copy_from_file(conn, f"{schema}.transaction_items", *files[1])
-            if variant == "conductor":
-                package.finish_ingest(conn)
-        seconds = time.perf_counter() - started
+        try:
+            with conn.transaction():
+                _limit(conn, timeout)
+                rows += copy_from_file(conn, f"{schema}.transactions", *files[0])
+                transactions_seconds = time.perf_counter() - started
+                if timeout:
+                    _limit(conn, max(0.001, timeout - transactions_seconds))
+                rows += copy_from_file(conn, f"{schema}.transaction_items", *files[1])
+                if variant == "conductor":
+                    package.finish_ingest(conn)
+            seconds = time.perf_counter() - started
+        except psycopg.errors.QueryCanceled:
+            seconds = None
+        _limit(conn, None)
         if variant in ("plain", "baseline_plain"):
             _enable(conn, schema)
     return Load(variant, seconds, rows, transactions_seconds)
@@ -92,30 +105,50 @@ def settle(url: str) -> None:
         conn.execute(f"vacuum analyze {', '.join(LOADED_TABLES)}")
 
 
-def run(cluster: Cluster, dataset: Dataset, template: str, runs: int, keep_last: str, log=print) -> dict:
-    """`runs` rounds of the four loads. The last round's Conductor and per-row baseline loads
-    share one database, which is kept (renamed `keep_last`) as the loaded database for the
-    other figures. Returns the samples of each variant in seconds."""
+def _fmt(seconds: float | None, timeout: float | None) -> str:
+    return f"{seconds:8.2f} s" if seconds is not None else f"stopped after {timeout:g} s"
+
+
+def run(
+    cluster: Cluster,
+    dataset: Dataset,
+    template: str,
+    runs: int,
+    keep_last: str,
+    log=print,
+    timeout: float | None = None,
+) -> dict:
+    """`runs` rounds of the four loads, then the two full rebuilds in the plain clone. The
+    loaded database the other figures use is kept as `keep_last`: the last round's maintained
+    clone (Conductor's and the seeds' triggers), or, if a maintained load was stopped at the
+    time limit, the last plain clone after both rebuilds. Samples are seconds; None marks a
+    step stopped after `timeout` seconds (maintained loads and rebuilds only)."""
     samples: dict[str, list[float]] = {v: [] for v in VARIANTS}
     transactions_only: dict[str, list[float]] = {v: [] for v in VARIANTS}
     rebuild: dict[str, list[float]] = {"conductor": [], "baseline": []}
     rebuild_missing = None
     rows = 0
+    loaded_from = None
     for r in range(runs):
         last = r == runs - 1
-        loaded = keep_last if last else f"bench_ingest_{r}"
+        loaded = f"bench_ingest_{r}"
         # Alternate which side loads first, so neither always meets the other's leftovers.
         maintained = ("conductor", "baseline") if r % 2 == 0 else ("baseline", "conductor")
         plain = ("plain", "baseline_plain") if r % 2 == 0 else ("baseline_plain", "plain")
         url = env.create_database(cluster, loaded, template=template)
+        complete = True
         for variant in maintained:
-            result = load(url, dataset, variant)
+            result = load(url, dataset, variant, timeout)
             samples[variant].append(result.seconds)
             transactions_only[variant].append(result.transactions_seconds)
-            rows = result.rows
-            log(f"    run {r + 1}/{runs} {variant:<15} {result.seconds:8.2f} s")
+            rows = max(rows, result.rows)
+            complete = complete and result.seconds is not None
+            log(f"    run {r + 1}/{runs} {variant:<15} {_fmt(result.seconds, timeout)}")
             settle(url)
-        if not last:
+        if last and complete:
+            _rename(cluster, loaded, keep_last)
+            loaded_from = "maintained loads"
+        else:
             env.drop_database(cluster, loaded)
         scratch = f"bench_plain_{r}"
         url = env.create_database(cluster, scratch, template=template)
@@ -123,7 +156,8 @@ def run(cluster: Cluster, dataset: Dataset, template: str, runs: int, keep_last:
             result = load(url, dataset, variant)
             samples[variant].append(result.seconds)
             transactions_only[variant].append(result.transactions_seconds)
-            log(f"    run {r + 1}/{runs} {variant:<15} {result.seconds:8.2f} s")
+            rows = max(rows, result.rows)
+            log(f"    run {r + 1}/{runs} {variant:<15} {_fmt(result.seconds, None)}")
             settle(url)
         # Figure 4's full rebuilds start here, from raw rows and nothing derived yet: the same
         # work for both designs (the seeds' recompute rewrites everything anyway).
@@ -133,35 +167,59 @@ def run(cluster: Cluster, dataset: Dataset, template: str, runs: int, keep_last:
         ):
             try:
                 seconds = timed_statement(
-                    url, sql, require=package.REBUILD_ALL if name == "conductor" else None
+                    url, sql, require=package.REBUILD_ALL if name == "conductor" else None, timeout=timeout
                 )
             except package.Missing as exc:
                 rebuild_missing = str(exc)
                 continue
             rebuild[name].append(seconds)
-            log(f"    run {r + 1}/{runs} rebuild {name:<7} {seconds:8.2f} s (from raw rows)")
-        env.drop_database(cluster, scratch)
-    derived = derived_counts(cluster.url(keep_last))
+            log(f"    run {r + 1}/{runs} rebuild {name:<7} {_fmt(seconds, timeout)} (from raw rows)")
+        rebuilt = len(rebuild["conductor"]) == r + 1 and all(
+            v is not None for v in (rebuild["conductor"][-1:])
+        )
+        rebuilt = rebuilt and rebuild["baseline"][-1:] != [None]
+        if last and loaded_from is None and rebuilt:
+            _rename(cluster, scratch, keep_last)
+            loaded_from = "plain COPY + full rebuilds (a maintained load was stopped)"
+        else:
+            env.drop_database(cluster, scratch)
+    derived = derived_counts(cluster.url(keep_last)) if loaded_from else None
     return {
         "samples": samples,
         "transactions_only": transactions_only,
         "rows": rows,
-        "derived": derived,
-        "sanity": describe_derived(derived),
+        "derived": derived or {},
+        "sanity": describe_derived(derived) if derived else None,
+        "loaded_from": loaded_from,
+        "timeout_s": timeout,
         "rebuild_from_raw": rebuild,
         "rebuild_missing": rebuild_missing,
     }
 
 
-def timed_statement(url: str, sql: str, require: str | None = None) -> float:
-    """Seconds to run one statement in its own transaction, to its commit."""
+def _rename(cluster: Cluster, old: str, new: str) -> None:
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{new}" with (force)')
+        conn.execute(f'alter database "{old}" rename to "{new}"')
+
+
+def timed_statement(
+    url: str, sql: str, require: str | None = None, timeout: float | None = None
+) -> float | None:
+    """Seconds to run one statement in its own transaction, to its commit; None if it was
+    stopped after `timeout` seconds."""
     with psycopg.connect(url, autocommit=True) as conn:
         if require:
             package.require(conn, require)
         started = time.perf_counter()
-        with conn.transaction():
-            conn.execute(sql)
-        seconds = time.perf_counter() - started
+        try:
+            with conn.transaction():
+                _limit(conn, timeout)
+                conn.execute(sql)
+            seconds = time.perf_counter() - started
+        except psycopg.errors.QueryCanceled:
+            seconds = None
+        _limit(conn, None)
         conn.execute(f"vacuum analyze {', '.join(LOADED_TABLES)}")
     return seconds
 

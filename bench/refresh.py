@@ -24,13 +24,17 @@ import psycopg
 from bench import ingest, package, stats
 
 
-def _timed(conn: psycopg.Connection, sql: str | list[str]) -> float:
-    """Seconds to run the statement(s) in one transaction, to its commit."""
+def _timed(conn: psycopg.Connection, sql: str | list[str]) -> float | None:
+    """Seconds to run the statement(s) in one transaction, to its commit; None when stopped by
+    the session's statement_timeout (the run's time limit)."""
     statements = [sql] if isinstance(sql, str) else sql
     started = time.perf_counter()
-    with conn.transaction():
-        for statement in statements:
-            conn.execute(statement)
+    try:
+        with conn.transaction():
+            for statement in statements:
+                conn.execute(statement)
+    except psycopg.errors.QueryCanceled:
+        return None
     return time.perf_counter() - started
 
 
@@ -117,9 +121,11 @@ def _day_insert_sql(conn: psycopg.Connection, schema: str, day: str, tag: str) -
     ]
 
 
-def run(url: str, runs: int, rebuild_runs: int) -> dict:
-    result: dict = {"runs": runs, "rebuild_runs": rebuild_runs}
+def run(url: str, runs: int, rebuild_runs: int, timeout: float | None = None) -> dict:
+    result: dict = {"runs": runs, "rebuild_runs": rebuild_runs, "timeout_s": timeout}
     with psycopg.connect(url, autocommit=True) as conn:
+        if timeout:
+            conn.execute(f"set statement_timeout = '{int(timeout * 1000)}ms'")
         missing: dict[str, str] = {}
         try:
             package.require(conn, package.REBUILD_ALL)
@@ -168,9 +174,16 @@ def run(url: str, runs: int, rebuild_runs: int) -> dict:
             )
             samples["day_baseline_recompute"].append(_timed(conn, "select seed_baseline.derived_recompute()"))
         samples["day_baseline"] = [
-            a + b
+            None if a is None or b is None else a + b
             for a, b in zip(samples["day_baseline_inserts"], samples["day_baseline_recompute"], strict=True)
         ]
-    result["seconds"] = {name: stats.median(values) for name, values in samples.items() if values}
+    result["seconds"] = {}
+    result["stopped"] = []
+    for name, values in samples.items():
+        done = [v for v in values if v is not None]
+        if done:
+            result["seconds"][name] = stats.median(done)
+        elif values:
+            result["stopped"].append(name)
     result["samples"] = samples
     return result

@@ -49,6 +49,12 @@ def fmt_x(value: float | None) -> str:
     return NA if value is None else f"{value:.2f}×"
 
 
+def _median(values: list) -> float | None:
+    """Median of the runs that finished; None if none did."""
+    done = [v for v in values if v is not None]
+    return stats.median(done) if done else None
+
+
 def _missing(figure: str, measure: str, scale: str, target: str, error: str) -> Row:
     return Row(figure, measure, scale, f"not measured: {error}", NA, target, None)
 
@@ -64,12 +70,13 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
     if "error" in ing or not ing:
         rows.append(_missing("1", measure, label, target, ing.get("error", "did not run")))
     else:
-        med = {k: stats.median(v) for k, v in ing["samples"].items()}
+        limit = ing.get("timeout_s")
+        med = {k: _median(v) for k, v in ing["samples"].items()}
         c, p, b, bp = med["conductor"], med["plain"], med["baseline"], med["baseline_plain"]
-        tx_only = {k: stats.median(v) for k, v in ing.get("transactions_only", {}).items() if v}
+        tx_only = {k: _median(v) for k, v in ing.get("transactions_only", {}).items()}
         tx_note = ""
-        if tx_only:
-            tx_ratio = stats.ratio(tx_only["baseline"], tx_only["baseline_plain"])
+        tx_ratio = stats.ratio(tx_only.get("baseline"), tx_only.get("baseline_plain"))
+        if tx_ratio is not None:
             tx_note = f"; the transactions COPY alone: {fmt_x(tx_ratio)}"
         imported = s.get("dataset", {}).get("loader", {}).get("timings", {})
         import_note = ""
@@ -80,20 +87,34 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
             )
         # A load that maintained nothing would look fast: say so next to its time.
         derived = ing.get("derived", {})
-        hollow = derived.get("customers_with_visits") == 0
+        hollow = derived.get("customers_with_visits") == 0 and ing.get("loaded_from") == "maintained loads"
+        if c is None:
+            conductor = (
+                f"stopped after {fmt_s(limit)}: > {fmt_x(stats.ratio(limit, p))} plain COPY ({fmt_s(p)})"
+            )
+            ratio = stats.ratio(limit, p)
+            met = False
+        else:
+            ratio = stats.ratio(c, p)
+            conductor = f"{fmt_s(c)} = {fmt_x(ratio)} plain COPY ({fmt_s(p)})"
+            met = ratio <= 1.5 and not hollow
+        if b is None:
+            over = fmt_x(stats.ratio(limit, bp))
+            baseline = f"per-row triggers stopped after {fmt_s(limit)}: > {over} their plain COPY"
+        else:
+            baseline = (
+                f"per-row triggers {fmt_s(b)} = {fmt_x(stats.ratio(b, bp))} their plain COPY ({fmt_s(bp)})"
+            )
         rows.append(
             Row(
                 "1",
                 f"Bulk ingest of {ing['rows']:,} rows, median of {len(ing['samples']['conductor'])}",
                 label,
-                f"{fmt_s(c)} = {fmt_x(stats.ratio(c, p))} plain COPY ({fmt_s(p)})"
-                + (" — but no customer metrics were maintained" if hollow else "")
-                + import_note,
-                f"per-row triggers {fmt_s(b)} = {fmt_x(stats.ratio(b, bp))} their plain COPY ({fmt_s(bp)})"
-                + tx_note,
+                conductor + (" — but no customer metrics were maintained" if hollow else "") + import_note,
+                baseline + tx_note,
                 target,
-                stats.ratio(c, p) <= 1.5 and not hollow,
-                stats.ratio(c, p),
+                met,
+                ratio,
             )
         )
 
@@ -170,45 +191,77 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
             )
 
     ref = s.get("refresh", {})
-    if "error" in ref or not ref:
-        rows.append(_missing("4", "Rebuild and refresh", label, NA, ref.get("error", "did not run")))
-    else:
-        sec = ref["seconds"]
-        missing = ref.get("missing", {})
-        raw = ing.get("rebuild_from_raw", {}) if "error" not in ing else {}
-        runs_raw = len(raw.get("baseline") or [])
-        c = stats.median(raw["conductor"]) if raw.get("conductor") else None
-        b = stats.median(raw["baseline"]) if raw.get("baseline") else None
-        healthy = sec.get("rebuild_all_healthy")
-        not_measured = f"not measured: {missing.get('rebuild_all') or ing.get('rebuild_missing')}"
-        rows.append(
-            Row(
-                "4",
-                f"Full rebuild of every derived object from raw rows, median of {runs_raw}",
-                label,
-                (
-                    f"rebuild_all() {fmt_s(c)} (on the loaded database, nothing to fix: {fmt_s(healthy)})"
-                    if c is not None
-                    else not_measured
-                ),
-                f"full recompute {fmt_s(b)}",
-                "faster than the seeds' design",
-                None if c is None or b is None else c < b,
-                c,
-            )
+    sec = ref.get("seconds", {})
+    missing = ref.get("missing", {})
+    raw = ing.get("rebuild_from_raw", {}) if "error" not in ing else {}
+    runs_raw = len(raw.get("baseline") or [])
+    c = _median(raw.get("conductor") or [])
+    b = _median(raw.get("baseline") or [])
+    limit = ing.get("timeout_s")
+    healthy = sec.get("rebuild_all_healthy")
+    if c is not None:
+        conductor = f"rebuild_all() {fmt_s(c)}" + (
+            f" (on the loaded database, nothing to fix: {fmt_s(healthy)})" if healthy is not None else ""
         )
+    elif raw.get("conductor"):
+        conductor = f"rebuild_all() stopped after {fmt_s(limit)}"
+    else:
+        conductor = (
+            f"not measured: {missing.get('rebuild_all') or ing.get('rebuild_missing') or ing.get('error')}"
+        )
+    if b is not None:
+        baseline = f"full recompute {fmt_s(b)}"
+    elif raw.get("baseline"):
+        baseline = f"full recompute stopped after {fmt_s(limit)}"
+    else:
+        baseline = NA
+    if c is not None and b is not None:
+        met = c < b
+    elif c is None and raw.get("conductor") and b is not None:
+        met = False
+    elif c is not None and raw.get("baseline") and b is None:
+        met = True
+    else:
+        met = None
+    rows.append(
+        Row(
+            "4",
+            f"Full rebuild of every derived object from raw rows, median of {runs_raw}",
+            label,
+            conductor,
+            baseline,
+            "faster than the seeds' design",
+            met,
+            c,
+        )
+    )
+    if "error" in ref or not ref:
+        rows.append(
+            _missing("4", "Nightly refresh, one day's sales", label, NA, ref.get("error", "did not run"))
+        )
+    else:
+        stopped = set(ref.get("stopped", []))
+        limit_text = f"stopped after {fmt_s(ref.get('timeout_s'))}"
+
+        def value(name: str) -> str:
+            return limit_text if name in stopped else fmt_s(sec.get(name))
+
         c = sec.get("nightly")
+        if c is not None:
+            nightly_text = f"{ref['nightly_function']}() {fmt_s(c)}"
+        elif "nightly" in stopped:
+            nightly_text = f"{ref['nightly_function']}() {limit_text}"
+        else:
+            nightly_text = f"not measured: {missing.get('nightly')}"
         rows.append(
             Row(
                 "4",
                 f"Nightly refresh, median of {ref['runs']}",
                 label,
-                f"{ref['nightly_function']}() {fmt_s(c)}"
-                if c is not None
-                else f"not measured: {missing.get('nightly')}",
-                f"daily recompute {fmt_s(sec['baseline_nightly'])}",
+                nightly_text,
+                f"daily recompute {value('baseline_nightly')}",
                 "< 1 s" + seed_target,
-                None if c is None else c < 1.0,
+                False if "nightly" in stopped else (None if c is None else c < 1.0),
                 c,
             )
         )
@@ -219,12 +272,12 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
                 f"One day's new sales ({day['transactions']:,} transactions, {day['items']:,} items), "
                 "maintained incrementally",
                 label,
-                fmt_s(sec["day_conductor"]),
-                f"per-row inserts {fmt_s(sec['day_baseline_inserts'])} + recompute "
-                f"{fmt_s(sec['day_baseline_recompute'])} = {fmt_s(sec['day_baseline'])}",
+                value("day_conductor"),
+                f"per-row inserts {value('day_baseline_inserts')} + recompute "
+                f"{value('day_baseline_recompute')} = {value('day_baseline')}",
                 "(no target)",
                 None,
-                sec["day_conductor"],
+                sec.get("day_conductor"),
             )
         )
     return rows
