@@ -23,6 +23,7 @@
 \ir tables/budtenders.sql
 \ir tables/opt_outs.sql
 \ir tables/data_issues.sql
+\ir tables/import_staging.sql
 \ir tables/bridge_health.sql
 \ir tables/send_error_codes.sql
 \ir tables/other_sender_messages.sql
@@ -34,6 +35,14 @@
 \ir triggers/common.sql
 
 -- Code: import path (staging -> upsert by business key).
+\ir functions/import/parse.sql
+\ir functions/import/batch.sql
+\ir functions/import/import_products.sql
+\ir functions/import/import_customers.sql
+\ir functions/import/import_staff.sql
+\ir functions/import/import_transactions.sql
+\ir functions/import/import_transaction_items.sql
+\ir functions/import/import_all.sql
 
 -- Code: derived customer data (metrics, affinity, visit patterns, RFM, staff, win-back).
 

@@ -12,6 +12,7 @@ create table if not exists conductor.import_batches (
     rows_updated integer not null default 0,
     rows_unchanged integer not null default 0,
     rows_rejected integer not null default 0,
+    fields_cleared integer not null default 0,
     constraint import_batches_pkey primary key (id)
 );
 alter table conductor.import_batches enable row level security;
@@ -26,6 +27,8 @@ comment on column conductor.import_batches.rows_inserted is 'New rows.';
 comment on column conductor.import_batches.rows_updated is 'Existing rows that changed.';
 comment on column conductor.import_batches.rows_unchanged is 'Existing rows already equal.';
 comment on column conductor.import_batches.rows_rejected is 'Rows refused (see conductor.data_issues).';
+comment on column conductor.import_batches.fields_cleared is
+'Values left out of rows that were imported (see conductor.data_issues).';
 
 select pg_temp.claim_table('conductor', 'data_issues');
 create table if not exists conductor.data_issues (
@@ -37,6 +40,7 @@ create table if not exists conductor.data_issues (
     problem text not null,
     action text not null,
     import_batch_id bigint,
+    source_row bigint,
     detected_at timestamptz not null default now(),
     constraint data_issues_pkey primary key (id),
     constraint data_issues_import_batch_id_fkey foreign key (import_batch_id)
@@ -52,6 +56,9 @@ comment on column conductor.data_issues.business_key is 'Business key of the row
 comment on column conductor.data_issues.field is 'Field with the problem.';
 comment on column conductor.data_issues.bad_value is 'The value as received.';
 comment on column conductor.data_issues.problem is 'What is wrong with it.';
-comment on column conductor.data_issues.action is 'rejected (row not imported), field_cleared (stored without it) or corrected.';
+comment on column conductor.data_issues.action is
+'rejected (row not imported), field_cleared (row imported without the value: a new row leaves the '
+'field empty or at its default, an existing row keeps its stored value) or corrected.';
 comment on column conductor.data_issues.import_batch_id is 'Import batch, if it came from an import.';
+comment on column conductor.data_issues.source_row is 'Row number of the staged row within its source.';
 comment on column conductor.data_issues.detected_at is 'When it was found.';
