@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import functools
 import hashlib
 import io
 import math
@@ -412,7 +413,9 @@ class Dataset:
 # Small helpers
 
 
+@functools.lru_cache(maxsize=65536)
 def money(cents: int) -> str:
+    """Dollars as the POS prints them: -12.50."""
     sign = "-" if cents < 0 else ""
     cents = abs(cents)
     return f"{sign}{cents // 100}.{cents % 100:02d}"

@@ -12,10 +12,10 @@
 -- public.transactions, public.staff, conductor.import_batches, conductor.data_issues.
 
 -- Planning: the staged rows are validated into a temporary table first (statistics the
--- planner can see), with nested loops, memoize and join reordering off for that one
--- statement; the upsert is then planned normally, so the maintenance triggers it fires run
--- with the session's own settings. JIT is off: compiling these statements costs more than
--- it saves.
+-- planner can see), with nested loops, memoize and join reordering off for that statement
+-- only; the upsert is planned with the session's settings, and so are the maintenance
+-- triggers it fires. For the whole call JIT is off (compiling these statements costs more
+-- than it saves) and work_mem is 64MB (sorts and hashes of a full export stay in memory).
 create function conductor.import_transactions(p_source text)
 returns jsonb
 volatile
