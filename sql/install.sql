@@ -45,6 +45,18 @@
 \ir functions/import/import_all.sql
 
 -- Code: derived customer data (metrics, affinity, visit patterns, RFM, staff, win-back).
+\ir functions/metrics/customers.sql
+\ir functions/metrics/visit_patterns.sql
+\ir functions/metrics/product_affinity.sql
+\ir functions/metrics/staff.sql
+\ir functions/metrics/win_back.sql
+\ir functions/metrics/nightly_refresh.sql
+\ir functions/metrics/rebuild.sql
+\ir functions/metrics/maintenance.sql
+\ir triggers/maintenance.sql
+\ir views/customer_scores.sql
+\ir views/customer_sms_context.sql
+\ir views/win_back_priority_queue.sql
 
 -- Code: leads, activity timeline, reporting views.
 \ir functions/leads/linking.sql
@@ -72,10 +84,17 @@
 \ir triggers/messaging.sql
 
 -- Code: public RPC API for n8n.
+\ir functions/api/arguments.sql
+\ir functions/api/get_customer_insights.sql
+\ir functions/api/get_customer_top_products.sql
+\ir functions/api/get_overdue_customers.sql
+\ir functions/api/get_win_back_targets.sql
 
 -- Schedules.
 \ir cron/begin.sql
 -- one file per job here
+\ir cron/nightly_refresh.sql
+\ir cron/refresh_win_back.sql
 \ir cron/reconcile_stale_sends.sql
 \ir cron/dispatch_campaigns.sql
 \ir cron/refresh_activity_timeline.sql

@@ -1,5 +1,6 @@
 -- Per customer and product: how often and how much they bought it, maintained by Conductor
--- from completed sales (refunds reduce the amounts).
+-- from completed transactions (refunds reduce the amounts; voided ones count nowhere). One row
+-- per (customer, sku) with at least one completed sale line; lines without a sku count nowhere.
 select pg_temp.claim_table('public', 'customer_product_affinity');
 create table if not exists public.customer_product_affinity (
     customer_id text not null,
@@ -28,19 +29,24 @@ on public.customer_product_affinity (product_sku);
 
 alter table public.customer_product_affinity enable row level security;
 
-comment on table public.customer_product_affinity is 'Maintained purchase history per customer and product.';
+comment on table public.customer_product_affinity is
+'Maintained purchase history per customer and product: one row per (customer, sku) bought in at least '
+'one completed sale. Days are calendar days in the store_time_zone setting.';
 comment on column public.customer_product_affinity.customer_id is 'Customer (customers.member_id).';
 comment on column public.customer_product_affinity.product_sku is 'Product (products.sku).';
-comment on column public.customer_product_affinity.product_name is 'Product name (latest seen).';
-comment on column public.customer_product_affinity.category is 'Category (latest seen).';
-comment on column public.customer_product_affinity.brand is 'Brand (latest seen).';
+comment on column public.customer_product_affinity.product_name is 'Product name as sold on the latest sale line.';
+comment on column public.customer_product_affinity.category is 'Category as sold on the latest sale line.';
+comment on column public.customer_product_affinity.brand is 'Brand as sold on the latest sale line.';
 comment on column public.customer_product_affinity.purchase_count is 'Completed sale transactions containing the product.';
-comment on column public.customer_product_affinity.units_purchased is 'Units bought in those sales.';
-comment on column public.customer_product_affinity.total_spent is 'Dollars spent on it, net of refunds.';
-comment on column public.customer_product_affinity.first_purchased is 'Local date of the first purchase.';
-comment on column public.customer_product_affinity.last_purchased is 'Local date of the latest purchase.';
-comment on column public.customer_product_affinity.avg_price_paid is 'Average unit price paid.';
+comment on column public.customer_product_affinity.units_purchased is 'Units on those sale lines (refunds not deducted).';
+comment on column public.customer_product_affinity.total_spent is
+'Dollars on its completed sale lines minus the dollars on its completed refund lines: net spend.';
+comment on column public.customer_product_affinity.first_purchased is 'Local date of the first completed sale with it.';
+comment on column public.customer_product_affinity.last_purchased is 'Local date of the latest completed sale with it.';
+comment on column public.customer_product_affinity.avg_price_paid is
+'Dollars on its sale lines / units on them, rounded to cents: the unit price actually paid.';
 comment on column public.customer_product_affinity.repurchase_rate is
-'Share of the customer''s visits after the first purchase of this product in which they bought it again.';
+'Of the customer''s visits after the first purchase of this product, the share in which they bought '
+'it again (0-1, 4 decimals); null until the customer has visited again.';
 comment on column public.customer_product_affinity.created_at is 'Row creation time.';
 comment on column public.customer_product_affinity.updated_at is 'Last change.';

@@ -74,26 +74,35 @@ comment on column public.customers.zip_code is 'Postal code.';
 comment on column public.customers.time_zone is
 'IANA time zone for quiet hours when it differs from the store''s; null means the store''s.';
 comment on column public.customers.registered_on is 'Registration date from the POS, if known.';
-comment on column public.customers.total_visits is 'Maintained: distinct local days with a completed sale.';
-comment on column public.customers.total_sales is 'Maintained: number of completed sale transactions.';
-comment on column public.customers.total_refunds is 'Maintained: number of completed refund transactions.';
-comment on column public.customers.gross_sales is 'Maintained: dollars of completed sales.';
-comment on column public.customers.gross_refunds is 'Maintained: dollars refunded (a positive amount).';
-comment on column public.customers.avg_sale_value is 'Maintained: gross_sales / total_sales; null without sales.';
-comment on column public.customers.lifetime_value is 'Maintained: gross_sales - gross_refunds.';
+comment on column public.customers.total_visits is
+'Maintained: distinct calendar days (store_time_zone) with at least one completed sale.';
+comment on column public.customers.total_sales is 'Maintained: completed sale transactions (orders).';
+comment on column public.customers.total_refunds is 'Maintained: completed refund transactions.';
+comment on column public.customers.gross_sales is 'Maintained: dollars of the completed sales.';
+comment on column public.customers.gross_refunds is 'Maintained: dollars of the completed refunds, as a positive amount.';
+comment on column public.customers.avg_sale_value is
+'Maintained: gross_sales / total_sales rounded to cents; null without sales.';
+comment on column public.customers.lifetime_value is 'Maintained: gross_sales - gross_refunds (net dollars).';
 comment on column public.customers.date_joined is 'Maintained: the earlier of registered_on and first_visited.';
 comment on column public.customers.first_visited is 'Maintained: local date of the first visit.';
 comment on column public.customers.last_visited is 'Maintained: local date of the most recent visit.';
 comment on column public.customers.days_since_last_visit is
-'Days from last_visited to the store''s today; refreshed nightly and on every sale.';
-comment on column public.customers.vip_status is 'Tier from conductor.vip_tiers: New, Casual, Regular or VIP.';
+'Days from last_visited to the store''s today (0 for a visit dated later than today); null without '
+'visits. Written on every sale and by the nightly refresh; the views and RPCs compute it against today.';
+comment on column public.customers.vip_status is
+'Tier from conductor.vip_tiers by total_visits: New (0-1), Casual (2-5), Regular (6-15), VIP (16+).';
 comment on column public.customers.churn_risk is
-'From conductor.churn_levels: Low, Medium or High; null without visits.';
-comment on column public.customers.rfm_recency is 'RFM recency score 1-5 (conductor.rfm_scores).';
-comment on column public.customers.rfm_frequency is 'RFM frequency score 1-5 (orders).';
-comment on column public.customers.rfm_monetary is 'RFM monetary score 1-5 (lifetime value).';
-comment on column public.customers.lead_score is 'Lead score 3R + 2F + M, from 6 to 30.';
-comment on column public.customers.lead_segment is 'hot, warm, cool or cold (conductor.lead_segments).';
-comment on column public.customers.last_scored_at is 'When the RFM scores were last computed.';
+'From conductor.churn_levels by days_since_last_visit: Low (<30), Medium (30-59), High (60+); null without visits.';
+comment on column public.customers.rfm_recency is
+'RFM recency 1-5 from conductor.rfm_scores by days_since_last_visit (5: <=30 ... 1: >180 or no visit).';
+comment on column public.customers.rfm_frequency is
+'RFM frequency 1-5 from conductor.rfm_scores by total_sales (5: >=10, 4: >=5, 3: >=3, 2: >=1, 1: 0).';
+comment on column public.customers.rfm_monetary is
+'RFM monetary 1-5 from conductor.rfm_scores by lifetime_value (5: >=$1000 ... 1: <$50).';
+comment on column public.customers.lead_score is 'Lead score 3 x recency + 2 x frequency + monetary, from 6 to 30.';
+comment on column public.customers.lead_segment is
+'Segment of lead_score from conductor.lead_segments: hot (24+), warm (18+), cool (12+), cold (6+).';
+comment on column public.customers.last_scored_at is
+'When the tier, churn or RFM values last changed (recomputed on every sale, nightly and when thresholds change).';
 comment on column public.customers.created_at is 'Row creation time.';
 comment on column public.customers.updated_at is 'Last change, maintained by trigger.';

@@ -166,6 +166,15 @@ insert into conductor.settings (key, value, description) values
 )
 on conflict (key) do nothing;
 
+-- Derived customer data: the weights of the seeds' win-back score.
+insert into conductor.settings (key, value, description) values
+(
+    'win_back_score_weights', '{"lifetime_value": 0.3, "visit": 2, "recency": 30, "loyalty_point": 0.2}',
+    'win_back_score = lifetime_value x lifetime_value + total_visits x visit + recency / days since the last '
+    'visit + loyalty_points x loyalty_point (the seeds'' 0.3, 10 x 0.2, 100 x 0.3 and 0.2)'
+)
+on conflict (key) do nothing;
+
 -- Leads, activity timeline, reporting views and cron history.
 insert into conductor.settings (key, value, description) values
 (

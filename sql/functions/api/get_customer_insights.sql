@@ -1,0 +1,46 @@
+-- RPC for the inbound-SMS responder: everything the AI needs about the sender in one call.
+-- Several customers may share a phone: conductor.customer_for_phone picks the most recent visitor
+-- (the rule leads and messages use) and customers_sharing_phone says how many there are.
+-- Reads: customer_sms_context, customers, conductor.opt_outs, conductor.open_leads.
+create function public.get_customer_insights(phone_number text)
+returns jsonb
+stable
+security definer
+set search_path = ''
+language plpgsql
+as $$
+declare
+    v_phone text := conductor.phone_argument(get_customer_insights.phone_number, 'phone_number');
+    v_member_id text := conductor.customer_for_phone(v_phone);
+    v_context jsonb;
+begin
+    if v_member_id is null then
+        -- No customer: still say whether the number may be texted and what lead it has.
+        return jsonb_build_object(
+            'found', false,
+            'phone_number', v_phone,
+            'customers_sharing_phone', 0,
+            'opted_out', exists (select from conductor.opt_outs as o where o.phone_number = v_phone),
+            'opted_out_at', (select o.opted_out_at from conductor.opt_outs as o where o.phone_number = v_phone),
+            'open_lead', (
+                select ol.lead from conductor.open_leads as ol
+                where ol.phone_number = v_phone
+                order by ol.updated_at desc, ol.id desc
+                limit 1
+            )
+        );
+    end if;
+
+    select to_jsonb(v) into v_context
+    from public.customer_sms_context as v
+    where v.member_id = v_member_id;
+    return jsonb_build_object('found', true, 'phone_number', v_phone) || v_context;
+end
+$$;
+comment on function public.get_customer_insights(text) is
+'Everything the AI needs about the customer with this phone, as one jsonb: found = true plus every column '
+'of customer_sms_context (identity, tier, churn, RFM, LTV, visits and rhythm, loyalty points, '
+'favorite_products, recent_purchases, favorite_category, preferred_location and preferred_budtender, '
+'last purchase, opted_out, open_lead, customers_sharing_phone). When several customers share the phone, '
+'the one with the most recent visit. Unknown phone: {"found": false, phone_number, customers_sharing_phone: '
+'0, opted_out, opted_out_at, open_lead}. Missing or malformed phone_number: SQLSTATE 22023.';

@@ -1,0 +1,305 @@
+-- Trigger functions that keep the derived customer data live as data arrives (the triggers are
+-- in sql/triggers/maintenance.sql). All are statement-level over transition tables: a statement
+-- of any size becomes one set of touched customers and one set of staff deltas, handled by a few
+-- set-based statements (a 200k-row COPY costs the same handful as a single POS sale).
+-- Reads: the transition tables, transactions. Writes (through conductor.refresh_* and
+-- apply_staff_deltas): customers, customer_visit_patterns, customer_product_affinity, staff.
+
+-- transactions: INSERT, UPDATE and DELETE (transition tables new_rows / old_rows).
+create function conductor.tg_transactions__maintain()
+returns trigger
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+declare
+    v_customers text[];
+    v_staff jsonb;
+    v_refreshed record;
+begin
+    -- Each branch lists the row versions the statement removed (sign -1) and added (sign +1),
+    -- then derives the touched customers and the staff deltas from them.
+    if tg_op = 'INSERT' then
+        with versions as (
+            select 1 as sign, n.customer_id, n.status, n.transaction_type, n.total_amount, n.staff_name, n.shop_location
+            from new_rows as n
+        )
+
+        select
+            (
+                select array_agg(distinct v.customer_id order by v.customer_id) from versions as v
+                where v.customer_id is not null and v.status = 'completed'
+            ),
+            (
+                select jsonb_agg(d) from (
+                    select
+                        v.staff_name,
+                        v.shop_location,
+                        coalesce(sum(v.sign) filter (where v.transaction_type = 'sale'), 0) as sales,
+                        coalesce(sum(v.sign) filter (where v.transaction_type = 'refund'), 0) as refunds,
+                        coalesce(sum(v.sign * v.total_amount) filter (where v.transaction_type = 'sale'), 0)
+                            as gross_sales,
+                        coalesce(-sum(v.sign * v.total_amount) filter (where v.transaction_type = 'refund'), 0)
+                            as gross_refunds
+                    from versions as v
+                    where v.status = 'completed' and btrim(v.staff_name) <> ''
+                    group by v.staff_name, v.shop_location
+                ) as d
+            )
+        into v_customers, v_staff;
+
+        -- An insert only adds visit days: patterns and affinity change only where they grew.
+        select * into v_refreshed from conductor.refresh_customers(v_customers);
+        perform conductor.refresh_visit_patterns(v_refreshed.visits_changed);
+        perform conductor.refresh_product_affinity(v_refreshed.visits_changed);
+        perform conductor.apply_staff_deltas(v_staff);
+        return null;
+    end if;
+
+    if tg_op = 'UPDATE' then
+        with changed as (
+            select
+                o.id as old_id,
+                n.id as new_id
+            from old_rows as o
+            full join new_rows as n on n.id = o.id
+            where
+                (o.transaction_id, o.customer_id, o.date, o.transaction_type, o.status, o.total_amount,
+                    o.staff_name, o.shop_location)
+                is distinct from
+                (n.transaction_id, n.customer_id, n.date, n.transaction_type, n.status, n.total_amount,
+                    n.staff_name, n.shop_location)
+        ),
+
+        versions as (
+            select -1 as sign, o.customer_id, o.status, o.transaction_type, o.total_amount, o.staff_name, o.shop_location
+            from old_rows as o
+            where o.id in (select c.old_id from changed as c)
+            union all
+            select 1 as sign, n.customer_id, n.status, n.transaction_type, n.total_amount, n.staff_name, n.shop_location
+            from new_rows as n
+            where n.id in (select c.new_id from changed as c)
+        )
+
+        select
+            (
+                select array_agg(distinct v.customer_id order by v.customer_id) from versions as v
+                where v.customer_id is not null and v.status = 'completed'
+            ),
+            (
+                select jsonb_agg(d) from (
+                    select
+                        v.staff_name,
+                        v.shop_location,
+                        coalesce(sum(v.sign) filter (where v.transaction_type = 'sale'), 0) as sales,
+                        coalesce(sum(v.sign) filter (where v.transaction_type = 'refund'), 0) as refunds,
+                        coalesce(sum(v.sign * v.total_amount) filter (where v.transaction_type = 'sale'), 0)
+                            as gross_sales,
+                        coalesce(-sum(v.sign * v.total_amount) filter (where v.transaction_type = 'refund'), 0)
+                            as gross_refunds
+                    from versions as v
+                    where v.status = 'completed' and btrim(v.staff_name) <> ''
+                    group by v.staff_name, v.shop_location
+                    having
+                        sum(v.sign) filter (where v.transaction_type = 'sale') <> 0
+                        or sum(v.sign) filter (where v.transaction_type = 'refund') <> 0
+                        or sum(v.sign * v.total_amount) <> 0
+                ) as d
+            )
+        into v_customers, v_staff;
+    else
+        with versions as (
+            select -1 as sign, o.customer_id, o.status, o.transaction_type, o.total_amount, o.staff_name, o.shop_location
+            from old_rows as o
+        )
+
+        select
+            (
+                select array_agg(distinct v.customer_id order by v.customer_id) from versions as v
+                where v.customer_id is not null and v.status = 'completed'
+            ),
+            (
+                select jsonb_agg(d) from (
+                    select
+                        v.staff_name,
+                        v.shop_location,
+                        coalesce(sum(v.sign) filter (where v.transaction_type = 'sale'), 0) as sales,
+                        coalesce(sum(v.sign) filter (where v.transaction_type = 'refund'), 0) as refunds,
+                        coalesce(sum(v.sign * v.total_amount) filter (where v.transaction_type = 'sale'), 0)
+                            as gross_sales,
+                        coalesce(-sum(v.sign * v.total_amount) filter (where v.transaction_type = 'refund'), 0)
+                            as gross_refunds
+                    from versions as v
+                    where v.status = 'completed' and btrim(v.staff_name) <> ''
+                    group by v.staff_name, v.shop_location
+                ) as d
+            )
+        into v_customers, v_staff;
+    end if;
+
+    -- Updates and deletes can move or remove visit days anywhere in a customer's history.
+    perform conductor.refresh_customers(v_customers);
+    perform conductor.refresh_visit_patterns(v_customers);
+    perform conductor.refresh_product_affinity(v_customers);
+    perform conductor.apply_staff_deltas(v_staff);
+    return null;
+end
+$$;
+comment on function conductor.tg_transactions__maintain() is
+'Trigger (after insert, update, delete on public.transactions, per statement): recomputes the metrics, '
+'visit patterns and product affinity of exactly the customers the statement touched and applies its '
+'staff deltas.';
+
+-- transaction_items: INSERT, UPDATE and DELETE. Lines change product affinity only.
+create function conductor.tg_transaction_items__maintain()
+returns trigger
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+declare
+    v_customers text[];
+begin
+    if tg_op = 'INSERT' then
+        select array_agg(distinct t.customer_id order by t.customer_id) into v_customers
+        from public.transactions as t
+        where
+            t.transaction_id in (select n.transaction_id from new_rows as n where n.product_sku is not null)
+            and t.customer_id is not null
+            and t.status = 'completed';
+    elsif tg_op = 'UPDATE' then
+        with changed as (
+            select
+                o.transaction_id as old_transaction_id,
+                o.product_sku as old_product_sku,
+                n.transaction_id as new_transaction_id,
+                n.product_sku as new_product_sku
+            from old_rows as o
+            full join new_rows as n on n.id = o.id
+            where
+                (o.transaction_id, o.line_number, o.product_sku, o.quantity, o.total_price, o.product_name,
+                    o.brand, o.category)
+                is distinct from
+                (n.transaction_id, n.line_number, n.product_sku, n.quantity, n.total_price, n.product_name,
+                    n.brand, n.category)
+        )
+
+        select array_agg(distinct t.customer_id order by t.customer_id) into v_customers
+        from public.transactions as t
+        where
+            t.transaction_id in (
+                select c.old_transaction_id from changed as c where c.old_product_sku is not null
+                union
+                select c.new_transaction_id from changed as c where c.new_product_sku is not null
+            )
+            and t.customer_id is not null
+            and t.status = 'completed';
+    else
+        -- Lines deleted with their transaction find no transaction here; the transaction's own
+        -- trigger refreshes that customer.
+        select array_agg(distinct t.customer_id order by t.customer_id) into v_customers
+        from public.transactions as t
+        where
+            t.transaction_id in (select o.transaction_id from old_rows as o where o.product_sku is not null)
+            and t.customer_id is not null
+            and t.status = 'completed';
+    end if;
+
+    perform conductor.refresh_product_affinity(v_customers);
+    return null;
+end
+$$;
+comment on function conductor.tg_transaction_items__maintain() is
+'Trigger (after insert, update, delete on public.transaction_items, per statement): recomputes the '
+'product affinity of the customers whose completed transactions gained, changed or lost lines.';
+
+-- customers: a new customer gets its zero-state metrics and scores (a new member has no
+-- transactions yet: they reference it); a changed registration date moves date_joined.
+create function conductor.tg_customers__init_metrics()
+returns trigger
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+begin
+    perform conductor.refresh_customers(array(select n.member_id from new_rows as n));
+    return null;
+end
+$$;
+comment on function conductor.tg_customers__init_metrics() is
+'Trigger (after insert on public.customers, per statement): computes the metric columns of the new '
+'customers (whatever the insert wrote there).';
+
+create function conductor.tg_customers__registered_on()
+returns trigger
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+begin
+    perform conductor.refresh_customers(array[new.member_id]);
+    return null;
+end
+$$;
+comment on function conductor.tg_customers__registered_on() is
+'Trigger (after update of registered_on on public.customers, per changed row): recomputes date_joined.';
+
+-- Threshold tables: an edited tier, level, score bound or segment applies to everyone at once.
+create function conductor.tg_thresholds__rescore()
+returns trigger
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+begin
+    perform conductor.refresh_scores();
+    return null;
+end
+$$;
+comment on function conductor.tg_thresholds__rescore() is
+'Trigger (after any change to conductor.vip_tiers, churn_levels, rfm_scores, lead_segments, per '
+'statement): recomputes every customer''s tier, churn and RFM values.';
+
+-- settings: visit days are local days of the store_time_zone setting, so changing it moves them.
+create function conductor.tg_settings__store_time_zone()
+returns trigger
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+begin
+    if exists (
+        select from new_rows as n
+        inner join old_rows as o on o.key = n.key
+        where n.key = 'store_time_zone' and n.value is distinct from o.value
+    ) then
+        perform conductor.rebuild_all();
+    end if;
+    return null;
+end
+$$;
+comment on function conductor.tg_settings__store_time_zone() is
+'Trigger (after update on conductor.settings, per statement): a changed store_time_zone rebuilds every '
+'derived value, since visit days are calendar days in that zone.';
+
+-- TRUNCATE fires no row or transition-table triggers: rebuild from what is left.
+create function conductor.tg_transactions__truncate()
+returns trigger
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+begin
+    perform conductor.rebuild_all();
+    return null;
+end
+$$;
+comment on function conductor.tg_transactions__truncate() is
+'Trigger (after truncate on public.transactions or public.transaction_items): rebuilds every derived value.';

@@ -1,0 +1,195 @@
+-- Purchase history per customer and product (public.customer_product_affinity), recomputed for
+-- whole customers: the repurchase rate of every product depends on all of the customer's visits,
+-- so a new visit day can change every row of that customer (rows whose values stay put are not
+-- written). Reads: transactions, transaction_items. Writes: customer_product_affinity.
+
+create function conductor.refresh_product_affinity(p_member_ids text[])
+returns integer
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+declare
+    v_time_zone text := conductor.store_time_zone();
+    v_rows integer;
+begin
+    if coalesce(cardinality(p_member_ids), 0) = 0 then
+        return 0;
+    end if;
+    perform conductor.lock_customers(p_member_ids);
+
+    -- A linear pipeline (no join between aggregated sets, so no plan can go quadratic):
+    -- transactions with their visit numbers -> lines -> per transaction -> per day -> per product.
+    with sales as (
+        select
+            t.transaction_id,
+            t.customer_id,
+            t.date as sold_at,
+            t.transaction_type = 'sale' as is_sale,
+            (t.date at time zone v_time_zone)::date as sold_on,
+            -- visit number of a sale's day (1 = first visit); null for refunds
+            case
+                when t.transaction_type = 'sale'
+                    then dense_rank() over (
+                        partition by t.customer_id, t.transaction_type
+                        order by (t.date at time zone v_time_zone)::date
+                    )
+            end as visit_number
+        from public.transactions as t
+        where t.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id)) and t.status = 'completed'
+    ),
+
+    counted as (
+        select
+            s.*,
+            max(s.visit_number) over (partition by s.customer_id) as total_visits
+        from sales as s
+    ),
+
+    lines as (
+        -- One window pass over each product's lines, newest sale first: the latest sale line gives
+        -- the name, brand and category; a line whose transaction or day differs from the line
+        -- before it starts a new purchase or a new purchase day (lines of one transaction, and of
+        -- one day, are adjacent in this order).
+        select
+            s.customer_id,
+            i.product_sku,
+            s.is_sale,
+            s.sold_on,
+            s.visit_number,
+            s.total_visits,
+            i.quantity,
+            -- refund lines reduce the spend by their amount, whichever sign the POS gave it
+            case when s.is_sale then i.total_price else -abs(i.total_price) end as amount,
+            first_value(i.product_name) over latest as product_name,
+            first_value(i.brand) over latest as brand,
+            first_value(i.category) over latest as category,
+            (lag(s.transaction_id) over latest) is distinct from s.transaction_id as new_transaction,
+            (lag(s.sold_on) over latest, lag(s.is_sale) over latest) is distinct from (s.sold_on, s.is_sale) as new_day
+        from counted as s
+        inner join public.transaction_items as i on s.transaction_id = i.transaction_id
+        where i.product_sku is not null
+        window latest as (
+            partition by s.customer_id, i.product_sku
+            order by s.is_sale desc, s.sold_at desc, s.transaction_id desc, i.line_number desc
+        )
+    ),
+
+    per_product as (
+        select
+            l.customer_id,
+            l.product_sku,
+            max(l.product_name) as product_name,
+            max(l.category) as category,
+            max(l.brand) as brand,
+            (count(*) filter (where l.is_sale and l.new_transaction))::integer as purchase_count,
+            count(*) filter (where l.is_sale and l.new_day) as purchase_days,
+            coalesce(sum(l.quantity) filter (where l.is_sale), 0)::integer as units_purchased,
+            sum(l.amount) as total_spent,
+            min(l.sold_on) filter (where l.is_sale) as first_purchased,
+            max(l.sold_on) filter (where l.is_sale) as last_purchased,
+            round(sum(l.amount) filter (where l.is_sale) / nullif(sum(l.quantity) filter (where l.is_sale), 0), 2)
+                as avg_price_paid,
+            -- visit numbers grow with the day: the smallest is the first purchase's
+            min(l.visit_number) as first_visit_number,
+            max(l.total_visits) as total_visits
+        from lines as l
+        group by l.customer_id, l.product_sku
+        having bool_or(l.is_sale)
+    ),
+
+    computed as (
+        select
+            p.customer_id,
+            p.product_sku,
+            p.product_name,
+            p.category,
+            p.brand,
+            p.purchase_count,
+            p.units_purchased,
+            p.total_spent,
+            p.first_purchased,
+            p.last_purchased,
+            p.avg_price_paid,
+            -- of the visits after the first purchase, the share with this product again
+            case
+                when p.total_visits > p.first_visit_number
+                    then round((p.purchase_days - 1)::numeric / (p.total_visits - p.first_visit_number), 4)
+            end as repurchase_rate
+        from per_product as p
+    ),
+
+    -- Explicit delete / update / insert (evaluated in that order below): rows whose values stay
+    -- put are neither written nor locked.
+    updated as (
+        update public.customer_product_affinity as a
+        set
+            product_name = c.product_name,
+            category = c.category,
+            brand = c.brand,
+            purchase_count = c.purchase_count,
+            units_purchased = c.units_purchased,
+            total_spent = c.total_spent,
+            first_purchased = c.first_purchased,
+            last_purchased = c.last_purchased,
+            avg_price_paid = c.avg_price_paid,
+            repurchase_rate = c.repurchase_rate
+        from computed as c
+        where
+            a.customer_id = c.customer_id
+            and a.product_sku = c.product_sku
+            and (
+                a.product_name, a.category, a.brand, a.purchase_count, a.units_purchased, a.total_spent,
+                a.first_purchased, a.last_purchased, a.avg_price_paid, a.repurchase_rate
+            ) is distinct from (
+                c.product_name, c.category, c.brand, c.purchase_count, c.units_purchased, c.total_spent,
+                c.first_purchased, c.last_purchased, c.avg_price_paid, c.repurchase_rate
+            )
+        returning 1
+    ),
+
+    inserted as (
+        insert into public.customer_product_affinity (
+            customer_id, product_sku, product_name, category, brand, purchase_count, units_purchased,
+            total_spent, first_purchased, last_purchased, avg_price_paid, repurchase_rate
+        )
+        select
+            c.customer_id,
+            c.product_sku,
+            c.product_name,
+            c.category,
+            c.brand,
+            c.purchase_count,
+            c.units_purchased,
+            c.total_spent,
+            c.first_purchased,
+            c.last_purchased,
+            c.avg_price_paid,
+            c.repurchase_rate
+        from computed as c
+        -- rows that exist are skipped through the primary key (a NOT EXISTS probe could be planned
+        -- as a scan of this very table while the statement appends to it)
+        on conflict (customer_id, product_sku) do nothing
+        returning 1
+    ),
+
+    deleted as (
+        delete from public.customer_product_affinity as a
+        where
+            a.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id))
+            and not exists (
+                select from computed as c
+                where c.customer_id = a.customer_id and c.product_sku = a.product_sku
+            )
+        returning 1
+    )
+
+    select (select count(*) from deleted) + (select count(*) from updated) + (select count(*) from inserted)
+    into v_rows;
+    return v_rows;
+end
+$$;
+comment on function conductor.refresh_product_affinity(text[]) is
+'Recomputes every customer_product_affinity row of these customers from their completed transactions '
+'(see the column comments); deletes rows of products they no longer bought. Returns rows changed.';

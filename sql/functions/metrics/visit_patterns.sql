@@ -1,0 +1,164 @@
+-- Visit rhythm per customer (public.customer_visit_patterns), recomputed from the customers'
+-- visit days: the gaps between consecutive visits, their mean and consistency, the predicted
+-- next visit and today's deviation from it; plus the nightly refresh of that deviation.
+-- Reads: transactions. Writes: customer_visit_patterns (only rows whose values change).
+
+create function conductor.refresh_visit_patterns(p_member_ids text[])
+returns integer
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+declare
+    v_time_zone text := conductor.store_time_zone();
+    v_today date := conductor.store_today();
+    v_rows integer;
+begin
+    if coalesce(cardinality(p_member_ids), 0) = 0 then
+        return 0;
+    end if;
+    perform conductor.lock_customers(p_member_ids);
+
+    with visit_days as (
+        select distinct
+            t.customer_id,
+            (t.date at time zone v_time_zone)::date as visit_day
+        from public.transactions as t
+        where
+            t.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id))
+            and t.status = 'completed'
+            and t.transaction_type = 'sale'
+    ),
+
+    gaps as (
+        select
+            v.customer_id,
+            v.visit_day,
+            v.visit_day - lag(v.visit_day) over (partition by v.customer_id order by v.visit_day) as gap
+        from visit_days as v
+    ),
+
+    stats as (
+        select
+            g.customer_id,
+            count(*)::integer as total_visits,
+            max(g.visit_day) as last_visit_day,
+            count(g.gap) as gap_count,
+            avg(g.gap) as mean_gap,
+            stddev_pop(g.gap) as sd_gap,
+            max(g.gap) as longest_gap_days,
+            min(g.gap) as shortest_gap_days
+        from gaps as g
+        group by g.customer_id
+    ),
+
+    rounded as (
+        select
+            s.*,
+            round(s.mean_gap, 2) as avg_days_between_visits
+        from stats as s
+    ),
+
+    computed as (
+        select
+            r.customer_id,
+            r.total_visits,
+            r.avg_days_between_visits,
+            case
+                when r.gap_count >= 2
+                    then round(greatest(0, least(10, 10 * (1 - r.sd_gap / r.mean_gap))), 2)
+            end as visit_consistency_score,
+            r.last_visit_day + round(r.avg_days_between_visits)::integer as predicted_next_visit,
+            v_today - (r.last_visit_day + round(r.avg_days_between_visits)::integer) as last_visit_deviation_days,
+            r.longest_gap_days,
+            r.shortest_gap_days
+        from rounded as r
+    ),
+
+    -- Explicit delete / update / insert (evaluated in that order below): rows whose values stay
+    -- put are neither written nor locked.
+    updated as (
+        update public.customer_visit_patterns as p
+        set
+            total_visits = c.total_visits,
+            avg_days_between_visits = c.avg_days_between_visits,
+            visit_consistency_score = c.visit_consistency_score,
+            predicted_next_visit = c.predicted_next_visit,
+            last_visit_deviation_days = c.last_visit_deviation_days,
+            longest_gap_days = c.longest_gap_days,
+            shortest_gap_days = c.shortest_gap_days
+        from computed as c
+        where
+            p.customer_id = c.customer_id
+            and (
+                p.total_visits, p.avg_days_between_visits, p.visit_consistency_score, p.predicted_next_visit,
+                p.last_visit_deviation_days, p.longest_gap_days, p.shortest_gap_days
+            ) is distinct from (
+                c.total_visits, c.avg_days_between_visits, c.visit_consistency_score, c.predicted_next_visit,
+                c.last_visit_deviation_days, c.longest_gap_days, c.shortest_gap_days
+            )
+        returning 1
+    ),
+
+    inserted as (
+        insert into public.customer_visit_patterns (
+            customer_id, total_visits, avg_days_between_visits, visit_consistency_score,
+            predicted_next_visit, last_visit_deviation_days, longest_gap_days, shortest_gap_days
+        )
+        select
+            c.customer_id,
+            c.total_visits,
+            c.avg_days_between_visits,
+            c.visit_consistency_score,
+            c.predicted_next_visit,
+            c.last_visit_deviation_days,
+            c.longest_gap_days,
+            c.shortest_gap_days
+        from computed as c
+        -- rows that exist are skipped through the primary key (a NOT EXISTS probe could be planned
+        -- as a scan of this very table while the statement appends to it)
+        on conflict (customer_id) do nothing
+        returning 1
+    ),
+
+    deleted as (
+        delete from public.customer_visit_patterns as p
+        where
+            p.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id))
+            and not exists (select from computed as c where c.customer_id = p.customer_id)
+        returning 1
+    )
+
+    select (select count(*) from deleted) + (select count(*) from updated) + (select count(*) from inserted)
+    into v_rows;
+    return v_rows;
+end
+$$;
+comment on function conductor.refresh_visit_patterns(text[]) is
+'Recomputes the visit patterns of these customers from their visit days (see the column comments of '
+'public.customer_visit_patterns); deletes the row of a customer left without visits. Returns rows changed.';
+
+create function conductor.refresh_visit_deviation()
+returns integer
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+declare
+    v_today date := conductor.store_today();
+    v_rows integer;
+begin
+    update public.customer_visit_patterns as p
+    set last_visit_deviation_days = v_today - p.predicted_next_visit
+    where
+        p.predicted_next_visit is not null
+        and p.last_visit_deviation_days is distinct from v_today - p.predicted_next_visit;
+    get diagnostics v_rows = row_count;
+    return v_rows;
+end
+$$;
+comment on function conductor.refresh_visit_deviation() is
+'Sets last_visit_deviation_days = today - predicted_next_visit where it changed (the day turned). '
+'Returns rows changed.';

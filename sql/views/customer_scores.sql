@@ -1,0 +1,161 @@
+-- Customer tier, churn and RFM scores: the one place that reads the threshold tables
+-- (conductor.vip_tiers, churn_levels, rfm_scores, lead_segments). Each rule becomes a view of
+-- value ranges ("bands") and conductor.customer_scores applies them to every customer against
+-- the store's today, set-based (a join, not a function call per row). Whatever stores or serves
+-- these values reads conductor.customer_scores, so a threshold edited in its table means the same
+-- thing everywhere. Reads: those tables, customers, the store_time_zone setting.
+
+-- vip_tiers: a customer gets the tier with the highest min_visits not above their visits.
+create view conductor.vip_tier_bands as
+select
+    t.tier,
+    int4range(t.min_visits, lead(t.min_visits) over (order by t.min_visits)) as visits
+from conductor.vip_tiers as t;
+comment on view conductor.vip_tier_bands is
+'conductor.vip_tiers as ranges: the tier whose visits range contains a customer''s total_visits.';
+
+-- churn_levels: the level with the highest min_days not above the days since the last visit.
+create view conductor.churn_level_bands as
+select
+    l.level,
+    int4range(l.min_days, lead(l.min_days) over (order by l.min_days)) as days
+from conductor.churn_levels as l;
+comment on view conductor.churn_level_bands is
+'conductor.churn_levels as ranges: the level whose days range contains the days since the last visit.';
+
+-- lead_segments: the segment with the highest min_score not above the lead score.
+create view conductor.lead_segment_bands as
+select
+    g.segment,
+    int4range(g.min_score, lead(g.min_score) over (order by g.min_score)) as scores
+from conductor.lead_segments as g;
+comment on view conductor.lead_segment_bands is
+'conductor.lead_segments as ranges: the segment whose scores range contains the lead score.';
+
+-- rfm_scores. recency: the best score whose bound (days) is >= the days since the last visit,
+-- else the row with a null bound (anything older, and never visited), else the lowest score.
+-- frequency (orders) and monetary (net dollars): the best score whose bound is <= the value,
+-- else (below every bound, say a negative lifetime value) the lowest score. The bands partition
+-- the whole number line, so every value matches exactly one band of its dimension.
+create view conductor.rfm_score_bands as
+with recency_bounds as (
+    select
+        s.bound,
+        max(s.score) over (order by s.bound desc) as score,
+        lag(s.bound) over (order by s.bound) as previous_bound
+    from (
+        select
+            r.bound,
+            max(r.score) as score
+        from conductor.rfm_scores as r
+        where r.dimension = 'recency' and r.bound is not null
+        group by r.bound
+    ) as s
+),
+
+recency_rest as (
+    select
+        coalesce(max(r.score) filter (where r.bound is null), min(r.score)) as score,
+        max(r.bound) as above
+    from conductor.rfm_scores as r
+    where r.dimension = 'recency'
+    having count(*) > 0
+),
+
+value_bounds as (
+    select
+        s.dimension,
+        s.bound,
+        max(s.score) over (partition by s.dimension order by s.bound) as score,
+        lead(s.bound) over (partition by s.dimension order by s.bound) as next_bound
+    from (
+        select
+            r.dimension,
+            r.bound,
+            max(r.score) as score
+        from conductor.rfm_scores as r
+        where r.dimension in ('frequency', 'monetary') and r.bound is not null
+        group by r.dimension, r.bound
+    ) as s
+),
+
+value_rest as (
+    select
+        r.dimension,
+        min(r.score) as score,
+        min(r.bound) as below
+    from conductor.rfm_scores as r
+    where r.dimension in ('frequency', 'monetary')
+    group by r.dimension
+)
+
+select
+    'recency' as dimension,
+    b.score,
+    numrange(b.previous_bound, b.bound, '(]') as bounds
+from recency_bounds as b
+union all
+select
+    'recency' as dimension,
+    r.score,
+    numrange(r.above, null, '()') as bounds
+from recency_rest as r
+union all
+select
+    b.dimension,
+    b.score,
+    numrange(b.bound, b.next_bound, '[)') as bounds
+from value_bounds as b
+union all
+select
+    r.dimension,
+    r.score,
+    numrange(null, r.below, '()') as bounds
+from value_rest as r;
+comment on view conductor.rfm_score_bands is
+'conductor.rfm_scores as ranges per dimension: the score whose bounds contain the value (days since the '
+'last visit, Infinity without visits; orders; lifetime value).';
+
+create view conductor.customer_scores as
+with clock as (
+    -- The store's today, as conductor.store_today() (read here as a relation: service_role reads
+    -- this view through public.customer_sms_context and cannot execute conductor functions).
+    select
+        s.value #>> '{}' as store_time_zone,
+        (now() at time zone (s.value #>> '{}'))::date as today
+    from conductor.settings as s
+    where s.key = 'store_time_zone'
+)
+
+select
+    c.id,
+    c.member_id,
+    clock.today as as_of_date,
+    clock.store_time_zone,
+    d.days as days_since_last_visit,
+    vt.tier as vip_status,
+    cl.level as churn_risk,
+    rr.score as rfm_recency,
+    rf.score as rfm_frequency,
+    rm.score as rfm_monetary,
+    ls.lead_score,
+    sg.segment as lead_segment
+from public.customers as c
+cross join clock
+-- greatest() skips nulls: without a visit there are no days since it
+cross join
+    lateral (
+        select case when c.last_visited is not null then greatest(clock.today - c.last_visited, 0) end as days
+    ) as d
+left join conductor.vip_tier_bands as vt on vt.visits @> c.total_visits
+left join conductor.churn_level_bands as cl on cl.days @> d.days
+left join conductor.rfm_score_bands as rr
+    on rr.dimension = 'recency' and rr.bounds @> coalesce(d.days::numeric, 'Infinity'::numeric)
+left join conductor.rfm_score_bands as rf on rf.dimension = 'frequency' and rf.bounds @> c.total_sales::numeric
+left join conductor.rfm_score_bands as rm on rm.dimension = 'monetary' and rm.bounds @> c.lifetime_value
+cross join lateral (select (3 * rr.score + 2 * rf.score + rm.score)::smallint as lead_score) as ls
+left join conductor.lead_segment_bands as sg on sg.scores @> ls.lead_score::integer;
+comment on view conductor.customer_scores is
+'Per customer, from the stored totals and against the store''s today: days_since_last_visit, vip_status, '
+'churn_risk (null without visits), rfm_recency/frequency/monetary, lead_score = 3R + 2F + M and '
+'lead_segment, by the threshold tables (through the *_bands views).';

@@ -1,0 +1,249 @@
+-- What the AI needs about a customer, one row per customer, computed against the store's today:
+-- identity, tier, churn, RFM, value, visits and rhythm, loyalty points, top 3 products, last 3
+-- purchases, favourite category, preferred location and budtender, opt-out state and open lead.
+-- n8n reads it by phone (PostgREST: /rest/v1/customer_sms_context?phone=eq.+1...) or through
+-- public.get_customer_insights, which picks one customer when several share a phone.
+-- A plain view (owner's rights) because it reads conductor relations (scores, opt-outs, open
+-- leads), which service_role cannot; anon and authenticated cannot select it (sql/lib/grants.sql).
+-- It calls no conductor function: functions in a view run with the reader's privileges.
+-- Reads: customers, conductor.customer_scores, customer_visit_patterns, customer_product_affinity,
+-- products, transactions, transaction_items, leads, conductor.opt_outs.
+
+-- Products of each customer ranked by purchases: purchase_count, then total_spent, then the
+-- latest purchase, then sku (a total order, so ties always break the same way). Names fall back
+-- to the catalogue when the sale lines carried none.
+create view conductor.ranked_product_affinity as
+select
+    a.customer_id,
+    row_number() over (
+        partition by a.customer_id
+        order by a.purchase_count desc, a.total_spent desc, a.last_purchased desc, a.product_sku asc
+    ) as product_rank,
+    a.product_sku,
+    coalesce(a.product_name, p.name) as product_name,
+    coalesce(a.brand, p.brand) as brand,
+    coalesce(a.category, p.category) as category,
+    a.purchase_count,
+    a.units_purchased,
+    a.total_spent,
+    a.first_purchased,
+    a.last_purchased,
+    a.avg_price_paid,
+    a.repurchase_rate
+from public.customer_product_affinity as a
+left join public.products as p on a.product_sku = p.sku;
+comment on view conductor.ranked_product_affinity is
+'customer_product_affinity with product_rank per customer (purchase_count desc, total_spent desc, '
+'last_purchased desc, sku) and catalogue fallbacks for name, brand and category.';
+
+-- Leads still in play (not converted or lost), each with the object the API returns for it.
+create view conductor.open_leads as
+select
+    l.id,
+    l.phone_number,
+    l.customer_id,
+    l.updated_at,
+    jsonb_build_object(
+        'id', l.id,
+        'lead_status', l.lead_status,
+        'conversation_stage', l.conversation_stage,
+        'last_message', l.last_message,
+        'last_message_at', l.last_message_at,
+        'source', l.source,
+        'conversion_probability', l.conversion_probability,
+        'created_at', l.created_at
+    ) as lead
+from public.leads as l
+where l.lead_status not in ('converted', 'lost');
+comment on view conductor.open_leads is
+'Leads that are not converted or lost, with the jsonb object the API returns for each (lead).';
+
+create view public.customer_sms_context as
+select
+    c.member_id,
+    c.name,
+    c.phone,
+    c.email,
+    c.customer_type,
+    c.member_group,
+    c.loyalty_points,
+    s.vip_status,
+    s.churn_risk,
+    s.days_since_last_visit,
+    s.rfm_recency,
+    s.rfm_frequency,
+    s.rfm_monetary,
+    s.lead_score,
+    s.lead_segment,
+    c.total_visits,
+    c.total_sales,
+    c.total_refunds,
+    c.gross_sales,
+    c.gross_refunds,
+    c.avg_sale_value,
+    c.lifetime_value,
+    c.date_joined,
+    c.first_visited,
+    c.last_visited,
+    vp.avg_days_between_visits,
+    vp.visit_consistency_score,
+    vp.predicted_next_visit,
+    s.as_of_date - vp.predicted_next_visit as days_late,
+    (
+        select
+            coalesce(jsonb_agg(
+                jsonb_build_object(
+                    'product_sku', r.product_sku,
+                    'product_name', r.product_name,
+                    'brand', r.brand,
+                    'category', r.category,
+                    'purchase_count', r.purchase_count,
+                    'total_spent', r.total_spent,
+                    'last_purchased', r.last_purchased,
+                    'repurchase_rate', r.repurchase_rate
+                )
+                order by r.product_rank
+            ), '[]'::jsonb)
+        from conductor.ranked_product_affinity as r
+        where r.customer_id = c.member_id and r.product_rank <= 3
+    ) as favorite_products,
+    (
+        select
+            coalesce(jsonb_agg(
+                jsonb_build_object(
+                    'transaction_id', t.transaction_id,
+                    'purchased_at', t.date,
+                    'purchase_date', (t.date at time zone s.store_time_zone)::date,
+                    'shop_location', t.shop_location,
+                    'staff_name', t.staff_name,
+                    'total_amount', t.total_amount,
+                    'items', (
+                        select
+                            coalesce(jsonb_agg(
+                                jsonb_build_object(
+                                    'product_sku', i.product_sku,
+                                    'product_name', coalesce(i.product_name, p.name),
+                                    'category', coalesce(i.category, p.category),
+                                    'quantity', i.quantity,
+                                    'total_price', i.total_price
+                                )
+                                order by i.line_number
+                            ), '[]'::jsonb)
+                        from public.transaction_items as i
+                        left join public.products as p on i.product_sku = p.sku
+                        where i.transaction_id = t.transaction_id
+                    )
+                )
+                order by t.date desc, t.transaction_id desc
+            ), '[]'::jsonb)
+        from (
+            select
+                t3.transaction_id,
+                t3.date,
+                t3.shop_location,
+                t3.staff_name,
+                t3.total_amount
+            from public.transactions as t3
+            where t3.customer_id = c.member_id and t3.status = 'completed' and t3.transaction_type = 'sale'
+            order by t3.date desc, t3.transaction_id desc
+            limit 3
+        ) as t
+    ) as recent_purchases,
+    (
+        select r.category
+        from conductor.ranked_product_affinity as r
+        where r.customer_id = c.member_id and r.category is not null
+        group by r.category
+        order by sum(r.purchase_count) desc, sum(r.total_spent) desc, r.category
+        limit 1
+    ) as favorite_category,
+    (
+        select t.shop_location
+        from public.transactions as t
+        where
+            t.customer_id = c.member_id
+            and t.status = 'completed'
+            and t.transaction_type = 'sale'
+            and t.shop_location is not null
+        group by t.shop_location
+        order by count(*) desc, max(t.date) desc, t.shop_location
+        limit 1
+    ) as preferred_location,
+    (
+        select t.staff_name
+        from public.transactions as t
+        where
+            t.customer_id = c.member_id
+            and t.status = 'completed'
+            and t.transaction_type = 'sale'
+            and btrim(t.staff_name) <> ''
+        group by t.staff_name
+        order by count(*) desc, max(t.date) desc, t.staff_name
+        limit 1
+    ) as preferred_budtender,
+    c.last_visited as last_purchase_date,
+    (
+        select max(t.date)
+        from public.transactions as t
+        where t.customer_id = c.member_id and t.status = 'completed' and t.transaction_type = 'sale'
+    ) as last_purchase_at,
+    exists(
+        select from conductor.opt_outs as o
+        where o.phone_number = c.phone
+    ) as opted_out,
+    (
+        select o.opted_out_at from conductor.opt_outs as o
+        where o.phone_number = c.phone
+    ) as opted_out_at,
+    (
+        select ol.lead
+        from conductor.open_leads as ol
+        where ol.phone_number = c.phone or ol.customer_id = c.member_id
+        order by ol.updated_at desc, ol.id desc
+        limit 1
+    ) as open_lead,
+    case
+        when c.phone is not null
+            then (
+                select count(*)::integer from public.customers as c2
+                where c2.phone = c.phone
+            )
+    end as customers_sharing_phone,
+    s.as_of_date
+from public.customers as c
+inner join conductor.customer_scores as s on c.id = s.id
+left join public.customer_visit_patterns as vp on c.member_id = vp.customer_id;
+
+comment on view public.customer_sms_context is
+'Everything the AI needs about one customer, one row per customer, computed against the store''s today '
+'(days_since_last_visit, churn_risk, RFM, lead score and days_late are never stale). Read it by phone or '
+'member_id; get_customer_insights(phone_number) returns the same as one jsonb.';
+comment on column public.customer_sms_context.vip_status is 'New, Casual, Regular or VIP (conductor.vip_tiers).';
+comment on column public.customer_sms_context.churn_risk is 'Low, Medium or High as of today; null without visits.';
+comment on column public.customer_sms_context.days_since_last_visit is 'Days from the last visit to today.';
+comment on column public.customer_sms_context.lead_score is '3R + 2F + M as of today (6-30).';
+comment on column public.customer_sms_context.lead_segment is 'hot, warm, cool or cold as of today.';
+comment on column public.customer_sms_context.days_late is
+'Today - predicted_next_visit: positive means late against their own rhythm; null with fewer than 2 visits.';
+comment on column public.customer_sms_context.favorite_products is
+'Top 3 products: [{product_sku, product_name, brand, category, purchase_count, total_spent, last_purchased, '
+'repurchase_rate}], most purchased first.';
+comment on column public.customer_sms_context.recent_purchases is
+'Last 3 completed sales, newest first: [{transaction_id, purchased_at, purchase_date, shop_location, '
+'staff_name, total_amount, items: [{product_sku, product_name, category, quantity, total_price}]}].';
+comment on column public.customer_sms_context.favorite_category is
+'Category with the most product purchases (ties: more spent, then name).';
+comment on column public.customer_sms_context.preferred_location is
+'shop_location of most completed sales (ties: most recent, then name).';
+comment on column public.customer_sms_context.preferred_budtender is
+'staff_name on most completed sales (ties: most recent, then name).';
+comment on column public.customer_sms_context.last_purchase_date is 'Local date of the latest completed sale.';
+comment on column public.customer_sms_context.last_purchase_at is 'Time of the latest completed sale.';
+comment on column public.customer_sms_context.opted_out is 'The phone is in conductor.opt_outs: send nothing.';
+comment on column public.customer_sms_context.opted_out_at is 'When the phone opted out.';
+comment on column public.customer_sms_context.open_lead is
+'Latest lead with this phone or member that is not converted or lost: {id, lead_status, conversation_stage, '
+'last_message, last_message_at, source, conversion_probability, created_at}; null if none.';
+comment on column public.customer_sms_context.customers_sharing_phone is
+'How many customers have this phone (1 when it is theirs alone); null without a phone.';
+comment on column public.customer_sms_context.as_of_date is 'The store''s today these values were computed for.';

@@ -1,0 +1,90 @@
+-- The win-back queue: lapsed customers worth a text, best first, with the offer for their
+-- favourite category. One row per phone number (the best-scoring customer on it), never an
+-- opted-out number. A materialized view refreshed concurrently by the pg_cron job
+-- conductor_refresh_win_back (sql/cron/refresh_win_back.sql); public.get_win_back_targets reads
+-- it page by page and drops anyone who visited or opted out since the refresh.
+-- Reads: public.customer_sms_context, conductor.offers, conductor.churn_levels, conductor.settings.
+create materialized view public.win_back_priority_queue as
+with weights as (
+    select
+        (s.value ->> 'lifetime_value')::numeric as lifetime_value,
+        (s.value ->> 'visit')::numeric as visit,
+        (s.value ->> 'recency')::numeric as recency,
+        (s.value ->> 'loyalty_point')::numeric as loyalty_point
+    from conductor.settings as s
+    where s.key = 'win_back_score_weights'
+),
+
+lapsed as (
+    -- Lapsed: any churn level above the lowest (Medium or High with the default levels).
+    select
+        v.*,
+        round(
+            v.lifetime_value * w.lifetime_value
+            + v.total_visits * w.visit
+            + w.recency / greatest(v.days_since_last_visit, 1)
+            + v.loyalty_points * w.loyalty_point,
+            2
+        ) as win_back_score
+    from public.customer_sms_context as v
+    cross join weights as w
+    where
+        v.phone is not null
+        and not v.opted_out
+        and v.churn_risk is not null
+        and v.churn_risk <> (
+            select l.level from conductor.churn_levels as l
+            order by l.min_days limit 1
+        )
+),
+
+one_per_phone as (
+    select distinct on (l.phone) l.*
+    from lapsed as l
+    order by l.phone asc, l.win_back_score desc, l.member_id asc
+)
+
+select
+    row_number() over (order by p.win_back_score desc, p.member_id asc) as priority_rank,
+    p.member_id as customer_id,
+    p.name,
+    p.phone,
+    p.email,
+    p.vip_status,
+    p.churn_risk,
+    p.last_visited,
+    p.days_since_last_visit,
+    p.total_visits,
+    p.lifetime_value,
+    p.loyalty_points,
+    p.win_back_score,
+    p.favorite_category,
+    coalesce(o.offer_text, (
+        select s.value #>> '{}' from conductor.settings as s
+        where s.key = 'default_offer'
+    ))
+        as recommended_offer,
+    p.customers_sharing_phone,
+    p.as_of_date
+from one_per_phone as p
+left join conductor.offers as o on p.favorite_category = o.category;
+
+create unique index win_back_priority_queue_customer_id_idx on public.win_back_priority_queue (customer_id);
+create unique index win_back_priority_queue_phone_idx on public.win_back_priority_queue (phone);
+create unique index win_back_priority_queue_priority_rank_idx on public.win_back_priority_queue (priority_rank);
+
+comment on materialized view public.win_back_priority_queue is
+'Lapsed customers (churn risk above the lowest level) with a phone that has not opted out, one row per '
+'phone, ranked by the win-back score. Refreshed hourly by pg_cron (conductor_refresh_win_back); read '
+'through get_win_back_targets(page, page_size) for live opt-out and visit checks.';
+comment on column public.win_back_priority_queue.priority_rank is 'Position in the queue, 1 = best target.';
+comment on column public.win_back_priority_queue.customer_id is 'Customer (customers.member_id).';
+comment on column public.win_back_priority_queue.win_back_score is
+'lifetime_value x w1 + total_visits x w2 + w3 / days since the last visit + loyalty_points x w4, with the '
+'weights of the win_back_score_weights setting (by default the seeds'' 0.3, 10 x 0.2, 100 x 0.3, 0.2).';
+comment on column public.win_back_priority_queue.favorite_category is 'Category with the most product purchases.';
+comment on column public.win_back_priority_queue.recommended_offer is
+'conductor.offers.offer_text for the favourite category, else the default_offer setting.';
+comment on column public.win_back_priority_queue.customers_sharing_phone is
+'Customers with this phone; the row is the best-scoring of them.';
+comment on column public.win_back_priority_queue.as_of_date is 'Store date of the refresh.';

@@ -1,0 +1,181 @@
+"""Helpers for the derived-data tests: a small shop whose sales are dated in days before the
+store's today at a local wall-clock time, so expected values can be worked out by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+# Derived columns compared between live maintenance and conductor.rebuild_all() (timestamps of
+# the writes themselves are not derived values).
+DERIVED = {
+    "public.customers": (
+        "member_id",
+        "total_visits, total_sales, total_refunds, gross_sales, gross_refunds, avg_sale_value, "
+        "lifetime_value, date_joined, first_visited, last_visited, days_since_last_visit, vip_status, "
+        "churn_risk, rfm_recency, rfm_frequency, rfm_monetary, lead_score, lead_segment",
+    ),
+    "public.customer_visit_patterns": (
+        "customer_id",
+        "total_visits, avg_days_between_visits, visit_consistency_score, predicted_next_visit, "
+        "last_visit_deviation_days, longest_gap_days, shortest_gap_days",
+    ),
+    "public.customer_product_affinity": (
+        "customer_id, product_sku",
+        "product_name, category, brand, purchase_count, units_purchased, total_spent, first_purchased, "
+        "last_purchased, avg_price_paid, repurchase_rate",
+    ),
+    "public.staff": (
+        "staff_name, shop_location",
+        "total_transactions, total_refunds, gross_sales, gross_refunds, total_sales, avg_transaction_value",
+    ),
+}
+
+
+def derived_snapshot(conn: psycopg.Connection) -> dict[str, list[tuple]]:
+    """Every derived value of the four maintained tables, keyed and ordered."""
+    return {
+        table: conn.execute(f"select {key}, {cols} from {table} order by {key}").fetchall()
+        for table, (key, cols) in DERIVED.items()
+    }
+
+
+def assert_maintained_equals_rebuild(conn: psycopg.Connection) -> None:
+    """The live values equal what conductor.rebuild_all() recomputes from the raw tables, and
+    rebuild_all() has nothing to change."""
+    before = derived_snapshot(conn)
+    changed = conn.execute("select conductor.rebuild_all()").fetchone()[0]
+    after = derived_snapshot(conn)
+    for table in DERIVED:
+        if before[table] != after[table]:
+            old, new = set(before[table]) - set(after[table]), set(after[table]) - set(before[table])
+            raise AssertionError(
+                f"{table} differs from a rebuild:\n maintained {sorted(old)[:5]}\n rebuilt {sorted(new)[:5]}"
+            )
+    assert changed == {
+        "customers": 0,
+        "customer_visit_patterns": 0,
+        "customer_product_affinity": 0,
+        "staff": 0,
+    }
+
+
+@dataclass
+class Line:
+    sku: str | None
+    total: Decimal | float | str
+    quantity: int = 1
+    name: str | None = None
+    category: str | None = None
+    brand: str | None = None
+
+
+@dataclass
+class Shop:
+    """Writes rows with sale times given as (days before the store's today, local time)."""
+
+    conn: psycopg.Connection
+    _counter: int = 0
+    skus: set[str] = field(default_factory=set)
+
+    def today(self):
+        return self.conn.execute("select conductor.store_today()").fetchone()[0]
+
+    def customer(self, member_id: str, *, phone: str | None = None, registered_on=None, points=0, name=None):
+        self.conn.execute(
+            "insert into public.customers (member_id, name, phone, registered_on, loyalty_points) "
+            "values (%s, %s, %s, %s, %s)",
+            (member_id, name or f"Customer {member_id}", phone, registered_on, points),
+        )
+        return member_id
+
+    def product(
+        self, sku: str, *, name: str | None = None, category: str | None = None, brand: str | None = None
+    ):
+        if sku not in self.skus:
+            self.conn.execute(
+                "insert into public.products (product_id, sku, name, category, brand) values (%s, %s, %s, %s, %s)",
+                (f"PID-{sku}", sku, name or f"Product {sku}", category, brand),
+            )
+            self.skus.add(sku)
+        return sku
+
+    def sale(
+        self,
+        member_id: str | None,
+        days_ago: int,
+        amount,
+        *,
+        at: str = "12:00",
+        transaction_id: str | None = None,
+        kind: str = "sale",
+        status: str = "completed",
+        staff: tuple[str | None, str | None] = ("Alex", "Downtown"),
+        lines: list[Line] = (),
+    ) -> str:
+        """One transaction on the local day `days_ago` days before today, at local time `at`."""
+        self._counter += 1
+        transaction_id = transaction_id or f"TX-{self._counter:05d}"
+        self.conn.execute(
+            """
+            insert into public.transactions
+                (transaction_id, customer_id, date, shop_location, staff_name, transaction_type, status,
+                 total_amount)
+            values (%s, %s, ((conductor.store_today() - %s) + %s::time) at time zone conductor.store_time_zone(),
+                    %s, %s, %s, %s, %s)
+            """,
+            (transaction_id, member_id, days_ago, at, staff[1], staff[0], kind, status, amount),
+        )
+        if lines:
+            for line in lines:
+                if line.sku is not None:
+                    self.product(line.sku)
+            with self.conn.cursor() as cur:
+                cur.executemany(
+                    """
+                    insert into public.transaction_items
+                        (transaction_id, line_number, product_sku, product_name, category, brand, quantity,
+                         unit_price, total_price)
+                    values (%s, %s, %s, %s, %s, %s, %s, abs(%s::numeric) / %s, %s)
+                    """,
+                    [
+                        (
+                            transaction_id,
+                            n,
+                            line.sku,
+                            line.name,
+                            line.category,
+                            line.brand,
+                            line.quantity,
+                            line.total,
+                            line.quantity,
+                            line.total,
+                        )
+                        for n, line in enumerate(lines, start=1)
+                    ],
+                )
+        return transaction_id
+
+    def refund(self, member_id: str | None, days_ago: int, amount, **kwargs) -> str:
+        return self.sale(member_id, days_ago, -abs(Decimal(str(amount))), kind="refund", **kwargs)
+
+    def row(self, sql: str, params=None) -> dict:
+        with self.conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+            return cur.execute(sql, params).fetchone()
+
+    def rows(self, sql: str, params=None) -> list[dict]:
+        with self.conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+            return cur.execute(sql, params).fetchall()
+
+    def customer_row(self, member_id: str) -> dict:
+        return self.row("select * from public.customers where member_id = %s", (member_id,))
+
+
+@pytest.fixture
+def shop(db) -> Iterator[Shop]:
+    with db.connect() as conn:
+        yield Shop(conn)
