@@ -4,6 +4,10 @@
 -- and when a threshold table changes). Rows are written only when a value changes.
 -- Reads: transactions, customers, the threshold tables (through conductor.customer_scores).
 -- Writes: customers (metric columns only).
+-- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
+-- planned once per session instead of on every POS sale, and their plan shapes (index lookups
+-- per customer, hashed or merged diffs) stay linear from one customer to a full rebuild. JIT is
+-- off: generic row estimates would otherwise trigger a compile costing more than a sale's work.
 
 -- Locks the customers' rows in a fixed order. Taken before any recomputation: in READ COMMITTED
 -- each later statement then sees every committed sale of these customers, so two concurrent sales
@@ -13,6 +17,8 @@ returns void
 volatile
 security invoker
 set search_path = ''
+set plan_cache_mode = force_generic_plan
+set jit = off
 language plpgsql
 as $$
 begin
@@ -35,6 +41,8 @@ returns record
 volatile
 security invoker
 set search_path = ''
+set plan_cache_mode = force_generic_plan
+set jit = off
 language plpgsql
 as $$
 declare
@@ -178,6 +186,8 @@ returns integer
 volatile
 security invoker
 set search_path = ''
+set plan_cache_mode = force_generic_plan
+set jit = off
 language plpgsql
 as $$
 declare

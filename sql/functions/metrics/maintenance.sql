@@ -11,6 +11,7 @@ returns trigger
 volatile
 security invoker
 set search_path = ''
+set jit = off
 language plpgsql
 as $$
 declare
@@ -157,6 +158,7 @@ returns trigger
 volatile
 security invoker
 set search_path = ''
+set jit = off
 language plpgsql
 as $$
 declare

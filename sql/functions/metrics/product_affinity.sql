@@ -2,12 +2,18 @@
 -- whole customers: the repurchase rate of every product depends on all of the customer's visits,
 -- so a new visit day can change every row of that customer (rows whose values stay put are not
 -- written). Reads: transactions, transaction_items. Writes: customer_product_affinity.
+-- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
+-- planned once per session instead of on every POS sale, and their plan shapes (index lookups
+-- per customer, hashed or merged diffs) stay linear from one customer to a full rebuild; JIT is
+-- off (a compile would cost more than a sale's work).
 
 create function conductor.refresh_product_affinity(p_member_ids text[])
 returns integer
 volatile
 security invoker
 set search_path = ''
+set plan_cache_mode = force_generic_plan
+set jit = off
 language plpgsql
 as $$
 declare
@@ -120,32 +126,57 @@ begin
         from per_product as p
     ),
 
-    -- Explicit delete / update / insert (evaluated in that order below): rows whose values stay
-    -- put are neither written nor locked.
-    updated as (
-        update public.customer_product_affinity as a
-        set
-            product_name = c.product_name,
-            category = c.category,
-            brand = c.brand,
-            purchase_count = c.purchase_count,
-            units_purchased = c.units_purchased,
-            total_spent = c.total_spent,
-            first_purchased = c.first_purchased,
-            last_purchased = c.last_purchased,
-            avg_price_paid = c.avg_price_paid,
-            repurchase_rate = c.repurchase_rate
+    existing as (
+        select
+            a.ctid as row_ctid,
+            a.*
+        from public.customer_product_affinity as a
+        where a.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id))
+    ),
+
+    -- What to write: a full join (always hashed or merged, whatever the row estimates) of the
+    -- computed rows with the stored ones; rows equal on both sides drop out here.
+    diff as (
+        select
+            e.row_ctid,
+            c.*
         from computed as c
+        full join existing as e on c.customer_id = e.customer_id and c.product_sku = e.product_sku
         where
-            a.customer_id = c.customer_id
-            and a.product_sku = c.product_sku
-            and (
-                a.product_name, a.category, a.brand, a.purchase_count, a.units_purchased, a.total_spent,
-                a.first_purchased, a.last_purchased, a.avg_price_paid, a.repurchase_rate
+            c.customer_id is null
+            or e.customer_id is null
+            or (
+                e.product_name, e.category, e.brand, e.purchase_count, e.units_purchased, e.total_spent,
+                e.first_purchased, e.last_purchased, e.avg_price_paid, e.repurchase_rate
             ) is distinct from (
                 c.product_name, c.category, c.brand, c.purchase_count, c.units_purchased, c.total_spent,
                 c.first_purchased, c.last_purchased, c.avg_price_paid, c.repurchase_rate
             )
+    ),
+
+    -- Stored rows are addressed by ctid (the customers are locked, nobody else writes them).
+    deleted as (
+        delete from public.customer_product_affinity as a
+        using diff as d
+        where d.customer_id is null and a.ctid = d.row_ctid
+        returning 1
+    ),
+
+    updated as (
+        update public.customer_product_affinity as a
+        set
+            product_name = d.product_name,
+            category = d.category,
+            brand = d.brand,
+            purchase_count = d.purchase_count,
+            units_purchased = d.units_purchased,
+            total_spent = d.total_spent,
+            first_purchased = d.first_purchased,
+            last_purchased = d.last_purchased,
+            avg_price_paid = d.avg_price_paid,
+            repurchase_rate = d.repurchase_rate
+        from diff as d
+        where d.customer_id is not null and d.row_ctid is not null and a.ctid = d.row_ctid
         returning 1
     ),
 
@@ -155,33 +186,21 @@ begin
             total_spent, first_purchased, last_purchased, avg_price_paid, repurchase_rate
         )
         select
-            c.customer_id,
-            c.product_sku,
-            c.product_name,
-            c.category,
-            c.brand,
-            c.purchase_count,
-            c.units_purchased,
-            c.total_spent,
-            c.first_purchased,
-            c.last_purchased,
-            c.avg_price_paid,
-            c.repurchase_rate
-        from computed as c
-        -- rows that exist are skipped through the primary key (a NOT EXISTS probe could be planned
-        -- as a scan of this very table while the statement appends to it)
+            d.customer_id,
+            d.product_sku,
+            d.product_name,
+            d.category,
+            d.brand,
+            d.purchase_count,
+            d.units_purchased,
+            d.total_spent,
+            d.first_purchased,
+            d.last_purchased,
+            d.avg_price_paid,
+            d.repurchase_rate
+        from diff as d
+        where d.customer_id is not null and d.row_ctid is null
         on conflict (customer_id, product_sku) do nothing
-        returning 1
-    ),
-
-    deleted as (
-        delete from public.customer_product_affinity as a
-        where
-            a.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id))
-            and not exists (
-                select from computed as c
-                where c.customer_id = a.customer_id and c.product_sku = a.product_sku
-            )
         returning 1
     )
 

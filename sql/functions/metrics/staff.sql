@@ -3,6 +3,10 @@
 -- instead of re-reading thousands); a (staff_name, shop_location) pair without a row gets one.
 -- conductor.refresh_staff recomputes everything from scratch (repair).
 -- Reads: transactions. Writes: staff.
+-- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
+-- planned once per session instead of on every POS sale, and their plan shapes (index lookups
+-- per customer, hashed or merged diffs) stay linear from one customer to a full rebuild; JIT is
+-- off (a compile would cost more than a sale's work).
 
 -- p_deltas: a jsonb array of {staff_name, shop_location, sales, refunds, gross_sales,
 -- gross_refunds}, the change in each pair's completed sales and refunds caused by one statement.
@@ -11,6 +15,8 @@ returns integer
 volatile
 security invoker
 set search_path = ''
+set plan_cache_mode = force_generic_plan
+set jit = off
 language plpgsql
 as $$
 declare
@@ -29,6 +35,16 @@ begin
             staff_name text, shop_location text, sales integer, refunds integer,
             gross_sales numeric, gross_refunds numeric
         )
+    ),
+
+    -- Materialized, so the totals below are read only for pairs that have no row yet.
+    missing as materialized (
+        select d.*
+        from deltas as d
+        where not exists (
+            select from public.staff as s
+            where s.staff_name = d.staff_name and s.shop_location is not distinct from d.shop_location
+        )
     )
 
     insert into public.staff (
@@ -44,7 +60,7 @@ begin
         f.gross_refunds - d.gross_refunds,
         (f.gross_sales - d.gross_sales) - (f.gross_refunds - d.gross_refunds),
         round((f.gross_sales - d.gross_sales) / nullif(f.sales - d.sales, 0), 2)
-    from deltas as d
+    from missing as d
     cross join lateral (
         select
             count(*) filter (where t.transaction_type = 'sale')::integer as sales,
@@ -57,10 +73,6 @@ begin
             and t.shop_location is not distinct from d.shop_location
             and t.status = 'completed'
     ) as f
-    where not exists (
-        select from public.staff as s
-        where s.staff_name = d.staff_name and s.shop_location is not distinct from d.shop_location
-    )
     on conflict (staff_name, shop_location) do nothing;
 
     with deltas as (
@@ -94,6 +106,7 @@ returns integer
 volatile
 security invoker
 set search_path = ''
+set jit = off
 language plpgsql
 as $$
 declare

@@ -2,12 +2,18 @@
 -- visit days: the gaps between consecutive visits, their mean and consistency, the predicted
 -- next visit and today's deviation from it; plus the nightly refresh of that deviation.
 -- Reads: transactions. Writes: customer_visit_patterns (only rows whose values change).
+-- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
+-- planned once per session instead of on every POS sale, and their plan shapes (index lookups
+-- per customer, hashed or merged diffs) stay linear from one customer to a full rebuild; JIT is
+-- off (a compile would cost more than a sale's work).
 
 create function conductor.refresh_visit_patterns(p_member_ids text[])
 returns integer
 volatile
 security invoker
 set search_path = ''
+set plan_cache_mode = force_generic_plan
+set jit = off
 language plpgsql
 as $$
 declare
@@ -76,28 +82,54 @@ begin
         from rounded as r
     ),
 
-    -- Explicit delete / update / insert (evaluated in that order below): rows whose values stay
-    -- put are neither written nor locked.
-    updated as (
-        update public.customer_visit_patterns as p
-        set
-            total_visits = c.total_visits,
-            avg_days_between_visits = c.avg_days_between_visits,
-            visit_consistency_score = c.visit_consistency_score,
-            predicted_next_visit = c.predicted_next_visit,
-            last_visit_deviation_days = c.last_visit_deviation_days,
-            longest_gap_days = c.longest_gap_days,
-            shortest_gap_days = c.shortest_gap_days
+    existing as (
+        select
+            p.ctid as row_ctid,
+            p.*
+        from public.customer_visit_patterns as p
+        where p.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id))
+    ),
+
+    -- What to write: a full join (always hashed or merged, whatever the row estimates) of the
+    -- computed rows with the stored ones; rows equal on both sides drop out here.
+    diff as (
+        select
+            e.row_ctid,
+            c.*
         from computed as c
+        full join existing as e on c.customer_id = e.customer_id
         where
-            p.customer_id = c.customer_id
-            and (
-                p.total_visits, p.avg_days_between_visits, p.visit_consistency_score, p.predicted_next_visit,
-                p.last_visit_deviation_days, p.longest_gap_days, p.shortest_gap_days
+            c.customer_id is null
+            or e.customer_id is null
+            or (
+                e.total_visits, e.avg_days_between_visits, e.visit_consistency_score, e.predicted_next_visit,
+                e.last_visit_deviation_days, e.longest_gap_days, e.shortest_gap_days
             ) is distinct from (
                 c.total_visits, c.avg_days_between_visits, c.visit_consistency_score, c.predicted_next_visit,
                 c.last_visit_deviation_days, c.longest_gap_days, c.shortest_gap_days
             )
+    ),
+
+    -- Stored rows are addressed by ctid (the customers are locked, nobody else writes them).
+    deleted as (
+        delete from public.customer_visit_patterns as p
+        using diff as d
+        where d.customer_id is null and p.ctid = d.row_ctid
+        returning 1
+    ),
+
+    updated as (
+        update public.customer_visit_patterns as p
+        set
+            total_visits = d.total_visits,
+            avg_days_between_visits = d.avg_days_between_visits,
+            visit_consistency_score = d.visit_consistency_score,
+            predicted_next_visit = d.predicted_next_visit,
+            last_visit_deviation_days = d.last_visit_deviation_days,
+            longest_gap_days = d.longest_gap_days,
+            shortest_gap_days = d.shortest_gap_days
+        from diff as d
+        where d.customer_id is not null and d.row_ctid is not null and p.ctid = d.row_ctid
         returning 1
     ),
 
@@ -107,26 +139,17 @@ begin
             predicted_next_visit, last_visit_deviation_days, longest_gap_days, shortest_gap_days
         )
         select
-            c.customer_id,
-            c.total_visits,
-            c.avg_days_between_visits,
-            c.visit_consistency_score,
-            c.predicted_next_visit,
-            c.last_visit_deviation_days,
-            c.longest_gap_days,
-            c.shortest_gap_days
-        from computed as c
-        -- rows that exist are skipped through the primary key (a NOT EXISTS probe could be planned
-        -- as a scan of this very table while the statement appends to it)
+            d.customer_id,
+            d.total_visits,
+            d.avg_days_between_visits,
+            d.visit_consistency_score,
+            d.predicted_next_visit,
+            d.last_visit_deviation_days,
+            d.longest_gap_days,
+            d.shortest_gap_days
+        from diff as d
+        where d.customer_id is not null and d.row_ctid is null
         on conflict (customer_id) do nothing
-        returning 1
-    ),
-
-    deleted as (
-        delete from public.customer_visit_patterns as p
-        where
-            p.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id))
-            and not exists (select from computed as c where c.customer_id = p.customer_id)
         returning 1
     )
 
