@@ -4,12 +4,13 @@
 -- set-based statements (a 200k-row COPY costs the same handful as a single POS sale).
 -- Reads: the transition tables, transactions. Writes (through conductor.refresh_* and
 -- apply_staff_deltas): customers, customer_visit_patterns, customer_product_affinity, staff.
+-- Security definer: they fire for service_role's writes through the API too, and reach conductor.
 
 -- transactions: INSERT, UPDATE and DELETE (transition tables new_rows / old_rows).
 create function conductor.tg_transactions__maintain()
 returns trigger
 volatile
-security invoker
+security definer
 set search_path = ''
 set jit = off
 language plpgsql
@@ -156,7 +157,7 @@ comment on function conductor.tg_transactions__maintain() is
 create function conductor.tg_transaction_items__maintain()
 returns trigger
 volatile
-security invoker
+security definer
 set search_path = ''
 set jit = off
 language plpgsql
@@ -222,7 +223,7 @@ comment on function conductor.tg_transaction_items__maintain() is
 create function conductor.tg_customers__init_metrics()
 returns trigger
 volatile
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
@@ -238,7 +239,7 @@ comment on function conductor.tg_customers__init_metrics() is
 create function conductor.tg_customers__registered_on()
 returns trigger
 volatile
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
@@ -254,7 +255,7 @@ comment on function conductor.tg_customers__registered_on() is
 create function conductor.tg_thresholds__rescore()
 returns trigger
 volatile
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
@@ -271,7 +272,7 @@ comment on function conductor.tg_thresholds__rescore() is
 create function conductor.tg_settings__store_time_zone()
 returns trigger
 volatile
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
@@ -294,7 +295,7 @@ comment on function conductor.tg_settings__store_time_zone() is
 create function conductor.tg_transactions__truncate()
 returns trigger
 volatile
-security invoker
+security definer
 set search_path = ''
 language plpgsql
 as $$
