@@ -57,8 +57,13 @@ def _timed(conn: psycopg.Connection, sql: str, phone: str) -> tuple[float, int]:
     return (time.perf_counter() - started) * 1000, len(rows)
 
 
-def run(url: str, random_count: int, heaviest: int, runs: int) -> dict:
-    """p50/p99 per pass over the sample; the median of each over `runs` passes."""
+def run(url: str, random_count: int, heaviest: int, runs: int, budget_s: float = 600.0) -> dict:
+    """p50/p99 per pass over the sample; the median of each over `runs` passes.
+
+    A time budget bounds the figure (a slow function must not stall the whole benchmark): the
+    warm-up gets a tenth of it, each pass an equal share of the rest. A pass that runs out of
+    time stops early; the heaviest customers come first in every pass, so they are always in
+    it, and the result says how many calls each side made."""
     with (
         psycopg.connect(url, autocommit=True) as admin,
         psycopg.connect(url, autocommit=True, prepare_threshold=0) as conductor,
@@ -68,20 +73,32 @@ def run(url: str, random_count: int, heaviest: int, runs: int) -> dict:
         picked = sample_phones(admin, random_count, heaviest)
         phones = picked["phones"]
         heavy = set(picked["heaviest"])
-        # Warm-up pass: prepares the statements and brings the pages in, as a live server has.
+        rng = random.Random(11)
+        # Warm-up: prepares the statements and brings the pages in, as a live server has.
         empty = 0
+        warmed = 0
+        deadline = time.perf_counter() + budget_s / 10
         for phone in phones:
+            if time.perf_counter() > deadline:
+                break
             _, n = _timed(conductor, CONDUCTOR_SQL, phone)
             empty += n == 0
             _timed(baseline, BASELINE_SQL, phone)
+            warmed += 1
         passes: dict[str, list[list[float]]] = {"conductor": [], "baseline": []}
         heavy_samples: dict[str, list[float]] = {"conductor": [], "baseline": []}
-        rng = random.Random(11)
+        per_pass = budget_s * 0.9 / runs
+        complete = True
         for _ in range(runs):
-            order = phones[:]
-            rng.shuffle(order)
+            rest = [p for p in phones if p not in heavy]
+            rng.shuffle(rest)
+            order = [p for p in phones if p in heavy] + rest
             c_pass, b_pass = [], []
+            deadline = time.perf_counter() + per_pass
             for phone in order:
+                if time.perf_counter() > deadline:
+                    complete = False
+                    break
                 c_ms, _ = _timed(conductor, CONDUCTOR_SQL, phone)
                 b_ms, _ = _timed(baseline, BASELINE_SQL, phone)
                 c_pass.append(c_ms)
@@ -96,6 +113,10 @@ def run(url: str, random_count: int, heaviest: int, runs: int) -> dict:
         "heaviest_count": len(heavy),
         "heaviest_transactions": picked["heaviest_transactions"],
         "runs": runs,
+        "warmed_up": warmed,
+        "calls_per_pass": [len(c) for c in passes["conductor"]],
+        "complete": complete,
+        "budget_s": budget_s,
         "conductor_empty_results": empty,
     }
     for side, chunks in passes.items():

@@ -137,8 +137,11 @@ def _set_maintenance(conn: psycopg.Connection, enabled: bool) -> None:
         conn.execute(f"alter table public.{table} {verb} trigger user")
 
 
-def run(url: str, iterations: int, runs: int, warmup: int = 50) -> dict:
-    """Latency samples in milliseconds: p50 and p99 per run, the median of each over the runs."""
+def run(url: str, iterations: int, runs: int, warmup: int = 50, budget_s: float = 600.0) -> dict:
+    """Latency samples in milliseconds: p50 and p99 per run, the median of each over the runs.
+    A time budget bounds the figure: each run (Conductor and the seeds interleaved) gets an
+    equal share of two thirds of it, the plain inserts the rest; a run out of time stops early
+    and the result counts the sales made."""
     per_run = max(1, iterations // runs)
     result: dict = {"iterations": per_run * runs, "runs": runs}
     with (
@@ -153,11 +156,16 @@ def run(url: str, iterations: int, runs: int, warmup: int = 50) -> dict:
         for sale in sales[:warmup]:
             _insert(conductor, sale, "conductor")
             _insert(baseline, sale, "baseline")
+        complete = True
         for r in range(runs):
             chunk = sales[warmup + r * per_run : warmup + (r + 1) * per_run]
             c_samples, b_samples = [], []
+            deadline = time.perf_counter() + budget_s * 2 / 3 / runs
             # Interleaved, so both sides see the same moment of the machine.
             for sale in chunk:
+                if time.perf_counter() > deadline:
+                    complete = False
+                    break
                 c_samples.append(_insert(conductor, sale, "conductor") * 1000)
                 b_samples.append(_insert(baseline, sale, "baseline") * 1000)
             samples["conductor"].append(c_samples)
@@ -168,14 +176,25 @@ def run(url: str, iterations: int, runs: int, warmup: int = 50) -> dict:
                 _insert(plain, sale, "conductor")
             for r in range(runs):
                 chunk = plain_sales[warmup + r * per_run : warmup + (r + 1) * per_run]
-                samples["plain"].append([_insert(plain, sale, "conductor") * 1000 for sale in chunk])
+                deadline = time.perf_counter() + budget_s / 3 / runs
+                done = []
+                for sale in chunk:
+                    if time.perf_counter() > deadline:
+                        complete = False
+                        break
+                    done.append(_insert(plain, sale, "conductor") * 1000)
+                samples["plain"].append(done)
             # The plain sales bypassed maintenance: take them out the same way (line items go
             # by cascade), so the loaded database stays consistent for the figures that follow.
             admin.execute("delete from public.transactions where transaction_id like 'BENCH-plain-%'")
         finally:
             _set_maintenance(admin, True)
+    result["iterations"] = sum(len(c) for c in samples["conductor"])
+    result["complete"] = complete
+    result["budget_s"] = budget_s
     for side, chunks in samples.items():
         result[side] = {
+            "sales": sum(len(c) for c in chunks),
             "p50_ms": stats.median([stats.percentile(c, 50) for c in chunks]),
             "p99_ms": stats.median([stats.percentile(c, 99) for c in chunks]),
             "max_ms": max(max(c) for c in chunks),
