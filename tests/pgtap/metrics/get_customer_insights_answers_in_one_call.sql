@@ -1,0 +1,85 @@
+-- public.get_customer_insights(phone_number) returns in one jsonb everything
+-- customer_sms_context has for the customer with that phone (any common US format), picks the
+-- most recent visitor when several share it and says how many do, answers an unknown phone with
+-- {"found": false, ...} (still with opt-out state and open lead), and rejects a missing or
+-- malformed phone with 22023 naming phone_number.
+begin;
+select plan(11);
+
+create function pg_temp.at(p_days_ago integer)
+returns timestamptz language sql as $$
+    select ((conductor.store_today() - p_days_ago) + time '12:00') at time zone conductor.store_time_zone()
+$$;
+
+insert into public.customers (member_id, name, phone) values
+('GI-OLD', 'Old visitor', '+16195550401'),
+('GI-NEW', 'Recent visitor', '+16195550401'),
+('GI-SOLO', 'Solo', '+16195550402');
+insert into public.transactions (transaction_id, customer_id, date, total_amount) values
+('GI-T1', 'GI-OLD', pg_temp.at(40), 10.00),
+('GI-T2', 'GI-NEW', pg_temp.at(4), 25.00),
+('GI-T3', 'GI-SOLO', pg_temp.at(2), 80.00);
+
+select is(
+    public.get_customer_insights(phone_number => '(619) 555-0402') ->> 'member_id', 'GI-SOLO',
+    'found by phone in a US format'
+);
+select is(
+    public.get_customer_insights('+16195550402') - 'as_of_date',
+    (
+        select jsonb_build_object('found', true, 'phone_number', '+16195550402') || to_jsonb(v) - 'as_of_date'
+        from public.customer_sms_context as v
+        where v.member_id = 'GI-SOLO'
+    ),
+    'the answer is found = true plus the customer''s customer_sms_context row'
+);
+select results_eq(
+    $$select r ->> 'member_id', (r ->> 'customers_sharing_phone')::integer, (r ->> 'days_since_last_visit')::integer
+      from (select public.get_customer_insights('+16195550401') as r) as x$$,
+    $$values ('GI-NEW'::text, 2, 4)$$,
+    'a shared phone: the most recent visitor, and how many share it'
+);
+
+insert into conductor.opt_outs (phone_number, keyword) values ('+16195550499', 'STOP');
+insert into public.leads (phone_number, last_message) values ('+16195550499', 'hours?');
+select is(
+    public.get_customer_insights('619-555-0499') - 'open_lead' - 'opted_out_at',
+    '{"found": false, "phone_number": "+16195550499", "customers_sharing_phone": 0, "opted_out": true}'::jsonb,
+    'an unknown phone: found = false, normalized, with its opt-out state'
+);
+select is(
+    public.get_customer_insights('619-555-0499') #>> '{open_lead,last_message}', 'hours?',
+    'and its open lead'
+);
+select is(
+    public.get_customer_insights('+16195550777'),
+    '{"found": false, "phone_number": "+16195550777", "customers_sharing_phone": 0, "opted_out": false,
+      "opted_out_at": null, "open_lead": null}'::jsonb,
+    'a number nobody knows: a clear empty answer'
+);
+select throws_ok(
+    $$select public.get_customer_insights('call me maybe')$$, '22023',
+    'phone_number: "call me maybe" is not a phone number that can be written in E.164',
+    'a malformed phone is rejected naming phone_number'
+);
+select throws_ok(
+    $$select public.get_customer_insights(null)$$, '22023', 'phone_number is required', 'a missing phone too'
+);
+select throws_ok(
+    $$select public.get_customer_insights('  ')$$, '22023', 'phone_number is required', 'and a blank one'
+);
+
+set local role service_role;
+select is(
+    public.get_customer_insights(phone_number => '+16195550402') ->> 'member_id', 'GI-SOLO',
+    'service_role calls it'
+);
+reset role;
+set local role anon;
+select throws_ok(
+    $$select public.get_customer_insights('+16195550402')$$, '42501', null, 'anon cannot'
+);
+reset role;
+
+select * from finish();
+rollback;
