@@ -116,6 +116,43 @@ comment on view conductor.rfm_score_bands is
 'conductor.rfm_scores as ranges per dimension: the score whose bounds contain the value (days since the '
 'last visit, Infinity without visits; orders; lifetime value).';
 
+-- All bands in one small materialized view: the scoring joins read a few rows instead of
+-- recomputing the window functions of the views above on every sale. Refreshed whenever a
+-- threshold table changes (conductor.tg_thresholds__rescore), by the nightly refresh and by
+-- rebuild_all.
+create materialized view conductor.score_bands as
+select
+    'vip' as kind,
+    b.tier as label,
+    null::smallint as score,
+    numrange(lower(b.visits), upper(b.visits)) as bounds
+from conductor.vip_tier_bands as b
+union all
+select
+    'churn' as kind,
+    b.level as label,
+    null::smallint as score,
+    numrange(lower(b.days), upper(b.days)) as bounds
+from conductor.churn_level_bands as b
+union all
+select
+    b.dimension as kind,
+    null as label,
+    b.score,
+    b.bounds
+from conductor.rfm_score_bands as b
+union all
+select
+    'segment' as kind,
+    b.segment as label,
+    null::smallint as score,
+    numrange(lower(b.scores), upper(b.scores)) as bounds
+from conductor.lead_segment_bands as b;
+comment on materialized view conductor.score_bands is
+'Every threshold band: kind vip (label = tier, bounds = visits), churn (label = level, bounds = days), '
+'recency / frequency / monetary (score, bounds) and segment (label, bounds = lead score). A cache of the '
+'*_bands views, refreshed when a threshold table changes.';
+
 create view conductor.customer_scores as
 with clock as (
     -- The store's today, as conductor.store_today() (read here as a relation: service_role reads
@@ -133,13 +170,13 @@ select
     clock.today as as_of_date,
     clock.store_time_zone,
     d.days as days_since_last_visit,
-    vt.tier as vip_status,
-    cl.level as churn_risk,
+    vt.label as vip_status,
+    cl.label as churn_risk,
     rr.score as rfm_recency,
     rf.score as rfm_frequency,
     rm.score as rfm_monetary,
     ls.lead_score,
-    sg.segment as lead_segment
+    sg.label as lead_segment
 from public.customers as c
 cross join clock
 -- greatest() skips nulls: without a visit there are no days since it
@@ -147,15 +184,15 @@ cross join
     lateral (
         select case when c.last_visited is not null then greatest(clock.today - c.last_visited, 0) end as days
     ) as d
-left join conductor.vip_tier_bands as vt on vt.visits @> c.total_visits
-left join conductor.churn_level_bands as cl on cl.days @> d.days
-left join conductor.rfm_score_bands as rr
-    on rr.dimension = 'recency' and rr.bounds @> coalesce(d.days::numeric, 'Infinity'::numeric)
-left join conductor.rfm_score_bands as rf on rf.dimension = 'frequency' and rf.bounds @> c.total_sales::numeric
-left join conductor.rfm_score_bands as rm on rm.dimension = 'monetary' and rm.bounds @> c.lifetime_value
+left join conductor.score_bands as vt on vt.kind = 'vip' and vt.bounds @> c.total_visits::numeric
+left join conductor.score_bands as cl on cl.kind = 'churn' and cl.bounds @> d.days::numeric
+left join conductor.score_bands as rr
+    on rr.kind = 'recency' and rr.bounds @> coalesce(d.days::numeric, 'Infinity'::numeric)
+left join conductor.score_bands as rf on rf.kind = 'frequency' and rf.bounds @> c.total_sales::numeric
+left join conductor.score_bands as rm on rm.kind = 'monetary' and rm.bounds @> c.lifetime_value
 cross join lateral (select (3 * rr.score + 2 * rf.score + rm.score)::smallint as lead_score) as ls
-left join conductor.lead_segment_bands as sg on sg.scores @> ls.lead_score::integer;
+left join conductor.score_bands as sg on sg.kind = 'segment' and sg.bounds @> ls.lead_score::numeric;
 comment on view conductor.customer_scores is
 'Per customer, from the stored totals and against the store''s today: days_since_last_visit, vip_status, '
 'churn_risk (null without visits), rfm_recency/frequency/monetary, lead_score = 3R + 2F + M and '
-'lead_segment, by the threshold tables (through the *_bands views).';
+'lead_segment, by the threshold tables (through conductor.score_bands).';

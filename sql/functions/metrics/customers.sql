@@ -97,26 +97,25 @@ begin
         select
             m.*,
             d.days as days_since_last_visit,
-            vt.tier as vip_status,
-            cl.level as churn_risk,
+            vt.label as vip_status,
+            cl.label as churn_risk,
             rr.score as rfm_recency,
             rf.score as rfm_frequency,
             rm.score as rfm_monetary,
             ls.lead_score,
-            sg.segment as lead_segment
+            sg.label as lead_segment
         from totals as m
         cross join lateral (
             select case when m.last_visited is not null then greatest(v_today - m.last_visited, 0) end as days
         ) as d
-        left join conductor.vip_tier_bands as vt on vt.visits @> m.total_visits
-        left join conductor.churn_level_bands as cl on cl.days @> d.days
-        left join conductor.rfm_score_bands as rr
-            on rr.dimension = 'recency' and rr.bounds @> coalesce(d.days::numeric, 'Infinity'::numeric)
-        left join conductor.rfm_score_bands as rf
-            on rf.dimension = 'frequency' and rf.bounds @> m.total_sales::numeric
-        left join conductor.rfm_score_bands as rm on rm.dimension = 'monetary' and rm.bounds @> m.lifetime_value
+        left join conductor.score_bands as vt on vt.kind = 'vip' and vt.bounds @> m.total_visits::numeric
+        left join conductor.score_bands as cl on cl.kind = 'churn' and cl.bounds @> d.days::numeric
+        left join conductor.score_bands as rr
+            on rr.kind = 'recency' and rr.bounds @> coalesce(d.days::numeric, 'Infinity'::numeric)
+        left join conductor.score_bands as rf on rf.kind = 'frequency' and rf.bounds @> m.total_sales::numeric
+        left join conductor.score_bands as rm on rm.kind = 'monetary' and rm.bounds @> m.lifetime_value
         cross join lateral (select (3 * rr.score + 2 * rf.score + rm.score)::smallint as lead_score) as ls
-        left join conductor.lead_segment_bands as sg on sg.scores @> ls.lead_score::integer
+        left join conductor.score_bands as sg on sg.kind = 'segment' and sg.bounds @> ls.lead_score::numeric
     ),
 
     updated as (
@@ -177,7 +176,7 @@ end
 $$;
 comment on function conductor.refresh_customers(text[]) is
 'Recomputes every metric column of these customers from their completed transactions (tiers, churn and '
-'RFM through the conductor.*_bands views) and writes the rows whose values changed. Returns how many rows '
+'RFM through conductor.score_bands) and writes the rows whose values changed. Returns how many rows '
 'changed and which customers'' visit days changed.';
 
 -- Writes conductor.customer_scores into these customers' rows where it differs.

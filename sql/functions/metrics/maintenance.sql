@@ -260,6 +260,7 @@ set search_path = ''
 language plpgsql
 as $$
 begin
+    refresh materialized view conductor.score_bands;
     perform conductor.refresh_scores();
     return null;
 end

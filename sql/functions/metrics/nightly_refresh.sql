@@ -19,6 +19,8 @@ begin
     if not pg_try_advisory_xact_lock(pg_catalog.hashtext('conductor nightly_refresh')) then
         return jsonb_build_object('ran', false, 'reason', 'another nightly_refresh is running');
     end if;
+    -- Thresholds edited with triggers off would otherwise never reach the cached bands.
+    refresh materialized view conductor.score_bands;
     v_customers := conductor.refresh_scores();
     v_patterns := conductor.refresh_visit_deviation();
     if v_customers > 0 then
