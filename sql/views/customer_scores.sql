@@ -152,6 +152,7 @@ comment on materialized view conductor.score_bands is
 'Every threshold band: kind vip (label = tier, bounds = visits), churn (label = level, bounds = days), '
 'recency / frequency / monetary (score, bounds) and segment (label, bounds = lead score). A cache of the '
 '*_bands views, refreshed when a threshold table changes.';
+analyze conductor.score_bands;
 
 create view conductor.customer_scores as
 with clock as (
@@ -167,6 +168,22 @@ with clock as (
 select
     c.id,
     c.member_id,
+    c.name,
+    c.phone,
+    c.email,
+    c.customer_type,
+    c.member_group,
+    c.loyalty_points,
+    c.total_visits,
+    c.total_sales,
+    c.total_refunds,
+    c.gross_sales,
+    c.gross_refunds,
+    c.avg_sale_value,
+    c.lifetime_value,
+    c.date_joined,
+    c.first_visited,
+    c.last_visited,
     clock.today as as_of_date,
     clock.store_time_zone,
     d.days as days_since_last_visit,
@@ -193,6 +210,7 @@ left join conductor.score_bands as rm on rm.kind = 'monetary' and rm.bounds @> c
 cross join lateral (select (3 * rr.score + 2 * rf.score + rm.score)::smallint as lead_score) as ls
 left join conductor.score_bands as sg on sg.kind = 'segment' and sg.bounds @> ls.lead_score::numeric;
 comment on view conductor.customer_scores is
-'Per customer, from the stored totals and against the store''s today: days_since_last_visit, vip_status, '
+'Per customer (its identity and stored totals, then computed from those against the store''s today): '
+'days_since_last_visit, vip_status, '
 'churn_risk (null without visits), rfm_recency/frequency/monetary, lead_score = 3R + 2F + M and '
 'lead_segment, by the threshold tables (through conductor.score_bands).';

@@ -67,14 +67,14 @@ select
     c.customer_type,
     c.member_group,
     c.loyalty_points,
-    s.vip_status,
-    s.churn_risk,
-    s.days_since_last_visit,
-    s.rfm_recency,
-    s.rfm_frequency,
-    s.rfm_monetary,
-    s.lead_score,
-    s.lead_segment,
+    c.vip_status,
+    c.churn_risk,
+    c.days_since_last_visit,
+    c.rfm_recency,
+    c.rfm_frequency,
+    c.rfm_monetary,
+    c.lead_score,
+    c.lead_segment,
     c.total_visits,
     c.total_sales,
     c.total_refunds,
@@ -88,7 +88,7 @@ select
     vp.avg_days_between_visits,
     vp.visit_consistency_score,
     vp.predicted_next_visit,
-    s.as_of_date - vp.predicted_next_visit as days_late,
+    c.as_of_date - vp.predicted_next_visit as days_late,
     (
         select
             coalesce(jsonb_agg(
@@ -113,7 +113,7 @@ select
                 jsonb_build_object(
                     'transaction_id', t.transaction_id,
                     'purchased_at', t.date,
-                    'purchase_date', (t.date at time zone s.store_time_zone)::date,
+                    'purchase_date', (t.date at time zone c.store_time_zone)::date,
                     'shop_location', t.shop_location,
                     'staff_name', t.staff_name,
                     'total_amount', t.total_amount,
@@ -209,9 +209,9 @@ select
                 where c2.phone = c.phone
             )
     end as customers_sharing_phone,
-    s.as_of_date
-from public.customers as c
-inner join conductor.customer_scores as s on c.id = s.id
+    c.as_of_date
+-- One scan of customers (through the scores view), so a filter on phone or member_id reaches it.
+from conductor.customer_scores as c
 left join public.customer_visit_patterns as vp on c.member_id = vp.customer_id;
 
 comment on view public.customer_sms_context is

@@ -179,13 +179,13 @@ comment on function conductor.refresh_customers(text[]) is
 'RFM through conductor.score_bands) and writes the rows whose values changed. Returns how many rows '
 'changed and which customers'' visit days changed.';
 
--- Writes conductor.customer_scores into these customers' rows where it differs.
-create function conductor.write_scores(p_member_ids text[])
+-- Writes conductor.customer_scores into every customer's row where it differs (no filter: a
+-- plain hash join of the two scans; the view is not meant to be filtered by a list of ids).
+create function conductor.refresh_scores()
 returns integer
 volatile
 security invoker
 set search_path = ''
-set plan_cache_mode = force_generic_plan
 set jit = off
 language plpgsql
 as $$
@@ -213,7 +213,6 @@ begin
     from conductor.customer_scores as s
     where
         c.id = s.id
-        and s.member_id in (select m.member_id from unnest(p_member_ids) as m (member_id))
         and (
             c.days_since_last_visit, c.vip_status, c.churn_risk, c.rfm_recency, c.rfm_frequency,
             c.rfm_monetary, c.lead_score, c.lead_segment
@@ -225,20 +224,7 @@ begin
     return v_rows;
 end
 $$;
-comment on function conductor.write_scores(text[]) is
-'Writes days_since_last_visit, vip_status, churn_risk, the RFM scores, lead_score and lead_segment from '
-'conductor.customer_scores into these customers where they differ; last_scored_at moves when '
-'a tier, churn or RFM value changes. Returns rows written.';
-
-create function conductor.refresh_scores()
-returns integer
-volatile
-security invoker
-set search_path = ''
-language sql
-as $$
-    select conductor.write_scores(array(select c.member_id from public.customers as c))
-$$;
 comment on function conductor.refresh_scores() is
-'Brings every customer''s clock- and threshold-dependent values up to date (conductor.write_scores for '
-'everyone); writes only rows that change. Returns that count.';
+'Brings every customer''s days_since_last_visit, vip_status, churn_risk, RFM scores, lead_score and '
+'lead_segment to what conductor.customer_scores computes (clock and thresholds); writes only rows that '
+'change (last_scored_at moves when a tier, churn or RFM value changes). Returns that count.';

@@ -261,6 +261,7 @@ language plpgsql
 as $$
 begin
     refresh materialized view conductor.score_bands;
+    analyze conductor.score_bands;
     perform conductor.refresh_scores();
     return null;
 end

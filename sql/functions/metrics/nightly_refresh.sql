@@ -21,6 +21,7 @@ begin
     end if;
     -- Thresholds edited with triggers off would otherwise never reach the cached bands.
     refresh materialized view conductor.score_bands;
+    analyze conductor.score_bands;
     v_customers := conductor.refresh_scores();
     v_patterns := conductor.refresh_visit_deviation();
     if v_customers > 0 then

@@ -22,6 +22,7 @@ begin
     lock table public.transactions, public.transaction_items in share mode;
 
     refresh materialized view conductor.score_bands;
+    analyze conductor.score_bands;
     v_member_ids := array(select c.member_id from public.customers as c order by c.member_id);
     select r.changed_rows into v_customers from conductor.refresh_customers(v_member_ids) as r;
     v_patterns := conductor.refresh_visit_patterns(v_member_ids);
