@@ -125,7 +125,17 @@ def _git_revision() -> str | None:
         )
     except (OSError, subprocess.CalledProcessError):
         return None
-    return result.stdout.strip() or None
+    revision = result.stdout.strip()
+    if not revision:
+        return None
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "sql", "bridge", "tools", "bench"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parent,
+    ).stdout.strip()
+    return f"{revision} + uncommitted changes" if dirty else revision
 
 
 def describe_machine(url: str) -> dict:
