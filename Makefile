@@ -8,7 +8,7 @@ DEV        := $(VENV)/bin/conductor-dev
 SCALE      ?= 1
 PYTEST_ARGS ?=
 
-.PHONY: help deps venv install test lint seed db-start db-stop uninstall uninstall-all migration bench clean
+.PHONY: help deps venv install test lint seed db-start db-stop uninstall uninstall-all migration release bench clean
 
 help:
 	@echo "make install     install into DATABASE_URL, or into a local PostgreSQL with demo data"
@@ -17,6 +17,7 @@ help:
 	@echo "make seed        generate and import demo data (SCALE=1 is the seeds' volumes)"
 	@echo "make bench       benchmark against the seeds' own design, side by side"
 	@echo "make migration   write the install as supabase/migrations/<UTC>_conductor_<version>.sql"
+	@echo "make release     freeze the install as releases/conductor-<version>.sql (the upgrade test starts from it)"
 	@echo "make uninstall   remove the code layer, keep the tables (uninstall-all drops data too)"
 	@echo "make db-start / db-stop   the project-local PostgreSQL in .local/"
 
@@ -59,6 +60,9 @@ uninstall-all: deps venv
 
 migration: venv
 	@$(DEV) migration
+
+release: venv
+	@$(DEV) release
 
 bench: deps venv
 	@$(PY) -m bench

@@ -104,29 +104,18 @@ def test_install_records_version(empty_db) -> None:
     assert empty_db.scalar("select version from conductor.installed_versions") == installer.version()
 
 
-def latest_release() -> str:
-    result = subprocess.run(
-        ["git", "describe", "--tags", "--abbrev=0", "--match", "v*", "HEAD"],
-        cwd=installer.ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, "no release tag (v*) reachable from HEAD: " + result.stderr
-    return result.stdout.strip()
+def latest_release() -> Path:
+    """The newest frozen release script (releases/conductor-<version>.sql)."""
+    scripts = installer.releases()
+    assert scripts, "no release script in releases/; `make release` writes one"
+    return scripts[-1]
 
 
-def checkout_release(tag: str, dest: Path) -> Path:
-    archive = subprocess.run(
-        ["git", "archive", tag, "sql", "VERSION"], cwd=installer.ROOT, capture_output=True, check=True
-    )
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
-    return dest / "sql"
-
-
-def test_upgrade_from_last_release_keeps_every_row(empty_db, pg_cluster, tmp_path) -> None:
-    old_sql = checkout_release(latest_release(), tmp_path)
-    installer.install(empty_db.url, sql_dir=old_sql)
+def test_upgrade_from_last_release_keeps_every_row(empty_db, pg_cluster) -> None:
+    release = latest_release()
+    old_version = release.stem.removeprefix("conductor-")
+    installer.run_script(empty_db.url, release)
+    assert empty_db.scalar("select version from conductor.installed_versions") == old_version
     load_sample(empty_db.url)
     before = kept_rows(empty_db.url)
     counts = {t: len(r) for t, r in package_rows(empty_db.url).items()}
@@ -135,7 +124,10 @@ def test_upgrade_from_last_release_keeps_every_row(empty_db, pg_cluster, tmp_pat
 
     assert kept_rows(empty_db.url) == before
     after_counts = {t: len(r) for t, r in package_rows(empty_db.url).items()}
+    counts["conductor.installed_versions"] += old_version != installer.version()
     assert {t: after_counts[t] for t in counts} == counts
+    versions = {row[1] for row in package_rows(empty_db.url)["conductor.installed_versions"]}
+    assert versions == {old_version, installer.version()}
 
     fresh_name = empty_db.name + "_fresh"
     pg_cluster.psql(f'create database "{fresh_name}"')
@@ -251,3 +243,26 @@ def test_migration_file_installs_like_the_manifest(empty_db, tmp_path, pg_cluste
         assert schema_dump(empty_db.url) == schema_dump(pg_cluster.url(manifest_name))
     finally:
         pg_cluster.psql(f'drop database "{manifest_name}"')
+
+
+def test_release_script_is_the_tree_frozen_and_releases_sort_by_version(
+    empty_db, tmp_path, pg_cluster
+) -> None:
+    path = installer.write_release(out_dir=tmp_path / "releases")
+    assert path.name == f"conductor-{installer.version()}.sql"
+    assert installer.releases(tmp_path / "releases") == [path]
+    for name in ("conductor-0.10.0.sql", "conductor-0.9.1.sql", "conductor-0.2.0.sql"):
+        (tmp_path / name).touch()
+    assert [p.name for p in installer.releases(tmp_path)] == [
+        "conductor-0.2.0.sql",
+        "conductor-0.9.1.sql",
+        "conductor-0.10.0.sql",
+    ]
+    installer.run_script(empty_db.url, path)
+    tree_name = empty_db.name + "_tree"
+    pg_cluster.psql(f'create database "{tree_name}"')
+    try:
+        installer.install(pg_cluster.url(tree_name))
+        assert schema_dump(empty_db.url) == schema_dump(pg_cluster.url(tree_name))
+    finally:
+        pg_cluster.psql(f'drop database "{tree_name}"')

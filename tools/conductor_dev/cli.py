@@ -76,6 +76,11 @@ def cmd_migration(args: argparse.Namespace) -> None:
     print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
 
 
+def cmd_release(args: argparse.Namespace) -> None:
+    path = installer.write_release()
+    print(f"wrote {path.relative_to(installer.ROOT)}; commit it and tag the commit v{installer.version()}")
+
+
 def cmd_url(args: argparse.Namespace) -> None:
     print(target_url(start=False)[0])
 
@@ -112,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("migration", help="write the install as one Supabase migration file")
     p.add_argument("--out", default="supabase/migrations")
     p.set_defaults(func=cmd_migration)
+    p = sub.add_parser("release", help="freeze the install as releases/conductor-<version>.sql")
+    p.set_defaults(func=cmd_release)
     args = parser.parse_args(argv)
     try:
         args.func(args)

@@ -47,15 +47,16 @@ def uninstall(dsn: str, drop_data: bool = False, sql_dir: Path = SQL_DIR) -> str
     return run_script(dsn, sql_dir / "uninstall.sql", {"drop_data": "on" if drop_data else "off"})
 
 
-def flatten(manifest: Path, variables: dict[str, str]) -> str:
+def flatten(manifest: Path, variables: dict[str, str], root: Path | None = None) -> str:
     """Inline every `\\ir` of the manifest and substitute :'var' references."""
+    root = root or manifest.resolve().parent.parent
     out: list[str] = []
     for line in manifest.read_text().splitlines():
         match = INCLUDE.match(line)
         if match:
             child = (manifest.parent / match.group(1)).resolve()
-            out.append(f"-- >>> {child.relative_to(SQL_DIR.parent)}")
-            out.append(flatten(child, variables))
+            out.append(f"-- >>> {child.relative_to(root)}")
+            out.append(flatten(child, variables, root))
             continue
         if line.startswith("\\"):
             raise ValueError(f"{manifest}: psql meta-command not allowed in package SQL: {line}")
@@ -78,3 +79,33 @@ def write_migration(out_dir: Path, sql_dir: Path = SQL_DIR) -> Path:
     )
     path.write_text(header + body + "\nnotify pgrst, 'reload schema';\n")
     return path
+
+
+RELEASES_DIR = ROOT / "releases"
+
+
+def write_release(sql_dir: Path = SQL_DIR, out_dir: Path = RELEASES_DIR) -> Path:
+    """Write the tree's install as `releases/conductor-<version>.sql`, the frozen script of a release.
+
+    The upgrade test installs the newest of these files and then the current tree over it, so every
+    release a user may be running stays upgradable without needing git history or tags.
+    """
+    ver = version(sql_dir.parent)
+    body = flatten(sql_dir / "install.sql", {"conductor_version": ver})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"conductor-{ver}.sql"
+    header = (
+        f"-- Conductor {ver}, as released: the whole install as one script (psql -1 -f, or a migration).\n"
+        "-- Written by `make release`; a frozen record, never edited.\n"
+    )
+    path.write_text(header + body + "\n")
+    return path
+
+
+def release_key(path: Path) -> tuple[int, ...]:
+    return tuple(int(part) for part in path.stem.removeprefix("conductor-").split("."))
+
+
+def releases(out_dir: Path = RELEASES_DIR) -> list[Path]:
+    """The frozen release scripts, oldest first."""
+    return sorted(out_dir.glob("conductor-*.sql"), key=release_key)
