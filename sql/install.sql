@@ -27,6 +27,7 @@
 \ir tables/bridge_health.sql
 \ir tables/send_error_codes.sql
 \ir tables/other_sender_messages.sql
+\ir tables/inbound_parts.sql
 
 -- Code: private functions first, then triggers, views and the public API.
 \ir functions/common/setting.sql

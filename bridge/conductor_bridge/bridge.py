@@ -32,6 +32,7 @@ log = logging.getLogger("conductor_bridge")
 
 EXIT_OK = 0
 EXIT_NOT_INSTALLED = 2
+LOCK_NOT_AVAILABLE = "55P03"  # bridge_hello: this bridge identity is held by another session
 
 
 @dataclass
@@ -263,8 +264,16 @@ class Bridge:
                 log.error("refusing to run: %s", exc)
                 return EXIT_NOT_INSTALLED
             except DatabaseError as exc:
-                log.error("refusing to run: the database refused bridge_hello: %s", exc)
-                return EXIT_NOT_INSTALLED
+                if exc.sqlstate != LOCK_NOT_AVAILABLE:
+                    log.error("refusing to run: the database refused bridge_hello: %s", exc)
+                    return EXIT_NOT_INSTALLED
+                # A previous session of this bridge is still open (a half-dead connection, or a
+                # second bridge with the same identity): wait rather than run beside it.
+                self.db.close()
+                delay = self.db_backoff.next()
+                self._error(f"{exc}; retrying in {delay:.1f}s")
+                self._sleep(delay)
+                continue
             except DatabaseDown as exc:
                 delay = self.db_backoff.next()
                 log.warning("database unavailable (%s); retrying in %.1fs", exc, delay)
@@ -469,6 +478,7 @@ class Bridge:
             self.read_queue.clear()
         if not self.db.connected:
             return
+        self._drop_parts_already_stored()
         for message in self.inventory.ready(now, self.multipart_timeout, storage_full):
             if self._stop:
                 return
@@ -482,6 +492,7 @@ class Bridge:
                     message.timestamp,
                     message.modem_index if message.modem_index >= 0 else None,
                     message.parts,
+                    message.part_hashes,
                 )
             except DatabaseError as exc:
                 # Kept on the SIM; tried again after a poll interval.
@@ -504,6 +515,27 @@ class Bridge:
                 "" if is_new else " (already stored)",
                 message.parts,
                 "" if message.complete else ", incomplete",
+            )
+
+    def _drop_parts_already_stored(self) -> None:
+        """Delete parts of incomplete groups whose message is already committed: what a crash
+        between the commit and the last CMGD left on the SIM. Each slot is asked about once."""
+        unchecked = self.inventory.unchecked_parts()
+        if not unchecked:
+            return
+        try:
+            stored = self.db.stored_parts(sorted(unchecked))
+        except DatabaseError as exc:
+            self._error(f"could not check leftover message parts: {exc}")
+            return
+        leftovers = sorted(unchecked[h] for h in stored)
+        for index in leftovers:
+            self.modem.delete(index)
+        self.inventory.forget(leftovers)
+        self.inventory.mark_checked(set(unchecked.values()))
+        if leftovers:
+            log.info(
+                "deleted %d part(s) of messages already stored, left on the SIM by a crash", len(leftovers)
             )
 
     @staticmethod

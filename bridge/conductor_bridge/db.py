@@ -120,6 +120,16 @@ class Database:
                 return None
             return cur.fetchall()
         except _CONNECTION_ERRORS as exc:
+            sqlstate = getattr(exc, "sqlstate", None)
+            if (
+                sqlstate
+                and not sqlstate.startswith("08")
+                and self._conn is not None
+                and not self._conn.closed
+            ):
+                # psycopg files some refusals under OperationalError (55P03 lock_not_available):
+                # the connection is fine, the server said no.
+                raise DatabaseError(_first_line(exc), sqlstate) from None
             self.close()
             raise DatabaseDown(_first_line(exc)) from None
         except (errors.UndefinedFunction, errors.UndefinedTable, errors.InvalidSchemaName) as exc:
@@ -175,18 +185,28 @@ class Database:
         modem_timestamp: datetime | None,
         modem_index: int | None,
         parts: int,
+        part_hashes: tuple[str, ...] = (),
     ) -> tuple[int | None, bool]:
         """(message_id, is_new); message_id is None for a sender that is not a phone number
         (kept in conductor.other_sender_messages)."""
         row = self._call(
             "select message_id, is_new from conductor.bridge_store_inbound(p_bridge_id => %s,"
             " p_sender => %s, p_content => %s, p_modem_timestamp => %s, p_modem_index => %s,"
-            " p_parts => %s::smallint)",
-            (self.bridge_id, sender, content, modem_timestamp, modem_index, parts),
+            " p_parts => %s::smallint, p_part_hashes => %s::text[])",
+            (self.bridge_id, sender, content, modem_timestamp, modem_index, parts, list(part_hashes) or None),
         )
         if row is None:
             raise DatabaseError("bridge_store_inbound returned no row", None)
         return (None if row[0] is None else int(row[0])), bool(row[1])
+
+    def stored_parts(self, part_hashes: list[str]) -> set[str]:
+        """Which of these part fingerprints belong to a message already committed."""
+        rows = self._call(
+            "select conductor.bridge_stored_parts(p_bridge_id => %s, p_part_hashes => %s::text[])",
+            (self.bridge_id, part_hashes),
+            fetch="all",
+        )
+        return {r[0] for r in rows}
 
     def claim_outbound(self) -> Claimed | None:
         row = self._call(

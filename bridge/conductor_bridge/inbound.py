@@ -5,6 +5,10 @@ stores the joined text) or until the multipart timeout (then it stores what arri
 parts marked in the text). Nothing is deleted here: the bridge deletes a message's slots only
 after the database has committed it.
 
+A crash between the commit and the last deletion leaves some parts of a stored message on the
+SIM. Each part has a fingerprint (`part_hash`) that the database records with the message; the
+bridge asks which fingerprints of an incomplete group are already stored and deletes those slots.
+
 Grouping: parts belong together when sender, reference type (8 or 16 bit), reference and part
 count agree. References repeat (8 bits), so a part whose sequence number is already taken opens
 another group, unless it is the very same part stored twice (same text and timestamp): that copy
@@ -13,6 +17,7 @@ is deleted with its group.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +41,25 @@ class InboundMessage:
     indexes: tuple[int, ...]  # every slot to delete once it is committed
     parts: int
     complete: bool = True
+    part_hashes: tuple[str, ...] = ()  # fingerprints of a concatenated message's parts
+
+
+def part_hash(message: pdu.Deliver) -> str:
+    """The fingerprint of one part of a concatenated SMS: what tells it apart from any other."""
+    concat = message.concat
+    assert concat is not None
+    stamp = message.timestamp.isoformat() if message.timestamp else ""
+    identity = "\x1f".join(
+        [
+            message.sender.value,
+            str(concat.iei),
+            str(concat.reference),
+            str(concat.total),
+            str(concat.sequence),
+        ]
+        + [stamp, message.text]
+    )
+    return hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass
@@ -44,6 +68,7 @@ class _Slot:
     pdu_hex: str
     message: pdu.Deliver
     first_seen: float
+    checked: bool = False  # asked the database whether this part's message is already stored
 
 
 @dataclass
@@ -174,6 +199,23 @@ class SimInventory:
                 )
         return out
 
+    def unchecked_parts(self) -> dict[str, int]:
+        """Fingerprint -> slot of each part of an incomplete group not yet asked about."""
+        out: dict[str, int] = {}
+        for group in self._groups()[1]:
+            if group.complete:
+                continue
+            for slot in [*group.parts.values(), *group.duplicates]:
+                if not slot.checked:
+                    out[part_hash(slot.message)] = slot.index
+        return out
+
+    def mark_checked(self, indexes: list[int] | set[int]) -> None:
+        for index in indexes:
+            slot = self._slots.get(index)
+            if slot is not None:
+                slot.checked = True
+
     def waiting_groups(self) -> int:
         return sum(1 for g in self._groups()[1] if not g.complete)
 
@@ -208,4 +250,5 @@ def _joined(group: _Group) -> InboundMessage:
         indexes=indexes,
         parts=group.total,
         complete=group.complete,
+        part_hashes=tuple(part_hash(s.message) for s in ordered),
     )

@@ -66,7 +66,8 @@ revoke all on all functions in schema conductor from conductor_bridge;
 grant usage on schema conductor to conductor_bridge;
 grant execute on function
 conductor.bridge_hello(text, text, text, text),
-conductor.bridge_store_inbound(text, text, text, timestamptz, integer, smallint),
+conductor.bridge_store_inbound(text, text, text, timestamptz, integer, smallint, text[]),
+conductor.bridge_stored_parts(text, text[]),
 conductor.bridge_claim_outbound(text),
 conductor.bridge_next_due_at(),
 conductor.bridge_mark_sent(text, bigint, integer, smallint),

@@ -10,6 +10,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 
 from conductor_bridge import pdu
@@ -138,6 +139,37 @@ def test_parts_stay_on_the_sim_until_the_message_is_complete(db, sim, start_brid
     wait_for(lambda: len(inbound(db)) == 1, what="the complete message")
     assert inbound(db)[0][1:3] == (text, 3)
     wait_for(lambda: not sim.stored(), what="all three parts deleted")
+
+
+def test_parts_left_on_the_sim_by_a_crash_after_the_commit_are_deleted_not_stored_again(
+    db, sim, start_bridge
+):
+    # The bridge commits a 3-part message, then deletes its slots one by one; a crash after the
+    # first deletion leaves parts 2 and 3. The next run must recognise them (not wait for the
+    # multipart timeout and store them as a second, incomplete message).
+    text = "First part. " * 13 + "Second part. " * 12 + "Third."
+    first = start_bridge(db.url)
+    pdus = sim.inject(ALICE, text, WHEN, reference=77)
+    assert len(pdus) == 3
+    wait_for(lambda: ready(first) and len(inbound(db)) == 1 and not sim.stored(), what="the message stored")
+    first.stop()
+    for leftover in pdus[1:]:
+        sim.inject_pdu(leftover)
+    wait_for(lambda: len(sim.stored()) == 2, what="the leftovers on the SIM")
+    bridge = start_bridge(db.url, multipart_timeout_seconds=60.0)
+    wait_for(lambda: ready(bridge) and not sim.stored(), what="the leftover parts deleted")
+    assert inbound(db) == [(ALICE, text, 3, WHEN)]
+    assert db.scalar("select count(*) from conductor.inbound_parts") == 3
+
+
+def test_an_incomplete_group_whose_parts_are_not_stored_keeps_waiting(db, sim, start_bridge):
+    bridge = start_bridge(db.url, multipart_timeout_seconds=60.0)
+    sim.inject(ALICE, "x" * 153 + "y" * 153 + "z", WHEN, reference=78, order=[2, 3])
+    wait_for(lambda: ready(bridge) and len(sim.stored()) == 2, what="two parts on the SIM")
+    before = scans(sim)
+    wait_for(lambda: scans(sim) >= before + 2, what="two more scans")
+    assert len(sim.stored()) == 2
+    assert inbound(db) == []
 
 
 def test_an_incomplete_message_is_stored_marked_after_the_multipart_timeout(db, sim, start_bridge):
@@ -289,6 +321,35 @@ def test_a_claim_left_by_a_crash_becomes_unknown_at_the_next_start(db, sim, star
     wait_for(lambda: ready(bridge), what="the bridge to be ready")
     assert status_of(db, message_id) == "outcome_unknown"
     assert not sim.sent
+
+
+def test_a_claim_still_committing_when_the_next_run_starts_becomes_unknown(db, sim, start_bridge):
+    # The killed run's backend commits its claim only after the next run said hello: hello
+    # waits for the previous session of the same bridge to end, so the claim cannot slip past
+    # it and stay in 'sending'.
+    message_id = queue(db, ALICE, "claimed while the bridge died")
+    with db.connect() as previous:
+        previous.execute("select conductor.bridge_hello(%s, 'pc', 'port', 'v')", (BRIDGE_ID,))
+        previous.execute("begin")
+        previous.execute("select conductor.bridge_claim_outbound(%s)", (BRIDGE_ID,))
+        bridge = start_bridge(db.url)
+        wait_for(
+            lambda: "still connected in another session" in (bridge.bridge.last_error or ""), what="the wait"
+        )
+        assert not ready(bridge)
+        previous.execute("commit")
+    wait_for(lambda: ready(bridge), what="the bridge to be ready once the previous session ended")
+    assert status_of(db, message_id) == "outcome_unknown"
+    assert not sim.sent
+
+
+def test_hello_names_the_bridge_another_session_holds(db):
+    with db.connect() as holder, db.connect() as other:
+        holder.execute("select conductor.bridge_hello(%s, 'pc', 'port', 'v')", (BRIDGE_ID,))
+        holder.execute("select conductor.bridge_hello(%s, 'pc', 'port', 'v')", (BRIDGE_ID,))  # same session
+        expected = f"p_bridge_id: bridge {BRIDGE_ID} is still .* \\(backend pid {holder.info.backend_pid}\\)"
+        with pytest.raises(psycopg.errors.LockNotAvailable, match=expected):
+            other.execute("select conductor.bridge_hello(%s, 'pc', 'port', 'v')", (BRIDGE_ID,))
 
 
 # -- modem and port faults ----------------------------------------------------------------------------

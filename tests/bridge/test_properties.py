@@ -88,6 +88,28 @@ def settled(db, sim: ModemSimulator, reconcile: bool = False) -> bool:
     return stored == COUNT and open_outbound == 0 and not sim.stored() and sim.network_pending() == 0
 
 
+def flow_state(db, sim: ModemSimulator) -> str:
+    """What is still open, for a failure message."""
+    try:
+        stored = db.scalar("select count(*) from public.messages where direction = 'inbound'")
+        outbound = dict(
+            db.rows("select status, count(*) from public.messages where direction = 'outbound' group by 1")
+        )
+    except psycopg.OperationalError as exc:
+        return f"database unreachable: {exc}"
+    return (
+        f"inbound stored {stored}/{COUNT}, outbound {outbound}, on the SIM {len(sim.stored())}, "
+        f"network pending {sim.network_pending()}"
+    )
+
+
+def settle_or_explain(db, sim: ModemSimulator, process, timeout: float, reconcile: bool = False) -> None:
+    try:
+        wait_for(lambda: settled(db, sim, reconcile), timeout=timeout, what="the flow to settle")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {flow_state(db, sim)}\nbridge log:\n{process.log()[-4000:]}") from None
+
+
 def check_invariants(db, sim: ModemSimulator) -> dict[str, int]:
     # Inbound: every SMS exactly once.
     rows = db.rows(
@@ -150,14 +172,15 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(db, spawn_bridge
                 raise AssertionError(f"the bridge exited by itself:\n{process.log()[-3000:]}")
             process.kill()
             kills += 1
+        killing_s = time.monotonic() - deadline + 240
         # A last clean run settles whatever the final kill left behind.
         process = spawn_bridge(bridge_command(sim.path, db.url))
         wait_for(lambda: "modem ready" in process.log(), timeout=60, what="the last run to start")
-        wait_for(lambda: settled(db, sim), timeout=120, what="the flow to settle")
+        settle_or_explain(db, sim, process, timeout=120)
         assert process.terminate() == 0
         statuses = check_invariants(db, sim)
     assert kills >= 5, "the bridge was not killed often enough to prove anything"
-    print(f"\n{kills} kills; outbound {statuses}")
+    print(f"\n{kills} kills in {killing_s:.0f} s; outbound {statuses}")
 
 
 @pytest.mark.slow
@@ -177,7 +200,7 @@ def test_database_restarts_at_random_moments_lose_and_duplicate_nothing(db, pg_c
             time.sleep(rng.uniform(0.05, 0.5))
             pg_cluster.restart()
             restarts += 1
-        wait_for(lambda: settled(db, sim, reconcile=True), timeout=180, what="the flow to settle")
+        settle_or_explain(db, sim, process, timeout=180, reconcile=True)
         assert process.proc.poll() is None, process.log()[-3000:]
         assert process.terminate() == 0
         statuses = check_invariants(db, sim)

@@ -5,7 +5,8 @@
 -- number that is not a customer. Senders that are not phone numbers go to
 -- conductor.other_sender_messages. Writes: public.messages, conductor.other_sender_messages,
 -- conductor.opt_outs, conductor.consent_events, public.leads (through conductor.upsert_lead),
--- conductor.data_issues.
+-- conductor.data_issues, conductor.inbound_parts. Reads (bridge_stored_parts):
+-- conductor.inbound_parts.
 
 create function conductor.bridge_store_inbound(
     p_bridge_id text,
@@ -13,7 +14,8 @@ create function conductor.bridge_store_inbound(
     p_content text,
     p_modem_timestamp timestamptz,
     p_modem_index integer,
-    p_parts smallint
+    p_parts smallint,
+    p_part_hashes text[] default null
 )
 returns table (message_id bigint, is_new boolean)
 volatile
@@ -43,6 +45,17 @@ begin
     -- (a duplicate is better than a lost message). PDU mode always carries one (TP-SCTS).
     v_hash := conductor.inbound_message_hash(coalesce(v_phone, btrim(p_sender)), p_modem_timestamp, v_content)
         || case when p_modem_timestamp is null then ':' || pg_catalog.gen_random_uuid()::text else '' end;
+
+    -- The parts commit with the message (again when it is stored again: a crash may have come
+    -- before any of them was deleted, or between two deletions).
+    if pg_catalog.cardinality(p_part_hashes) > 0 then
+        delete from conductor.inbound_parts as p where p.stored_at < pg_catalog.now() - interval '30 days';
+        insert into conductor.inbound_parts (part_hash, message_hash)
+        select distinct h.part_hash, v_hash
+        from pg_catalog.unnest(p_part_hashes) as h (part_hash)
+        where h.part_hash is not null
+        on conflict (part_hash) do nothing;
+    end if;
 
     if v_phone is null then
         insert into conductor.other_sender_messages (
@@ -87,8 +100,27 @@ begin
     return query select v_id, true;
 end
 $$;
-comment on function conductor.bridge_store_inbound(text, text, text, timestamptz, integer, smallint) is
+comment on function conductor.bridge_store_inbound(text, text, text, timestamptz, integer, smallint, text[]) is
 'Stores one complete inbound SMS idempotently (message_hash from sender, network timestamp and text): '
 'returns (message_id, is_new); storing it again returns is_new = false and changes nothing. Applies '
 'compliance keywords and creates or updates the lead of a number without a customer. A sender that is '
-'not a phone number is kept in conductor.other_sender_messages and message_id is null.';
+'not a phone number is kept in conductor.other_sender_messages and message_id is null. p_part_hashes: '
+'the fingerprints of a concatenated message''s parts, recorded for conductor.bridge_stored_parts.';
+
+create function conductor.bridge_stored_parts(p_bridge_id text, p_part_hashes text[])
+returns setof text
+stable
+security definer
+set search_path = ''
+language plpgsql
+as $$
+begin
+    perform conductor.require_bridge_id(p_bridge_id);
+    return query
+    select p.part_hash from conductor.inbound_parts as p
+    where p.part_hash = any(p_part_hashes);
+end
+$$;
+comment on function conductor.bridge_stored_parts(text, text[]) is
+'Which of the given part fingerprints belong to a message already committed: the bridge deletes those '
+'SIM slots (left behind by a crash between the commit and the deletions) instead of storing them again.';

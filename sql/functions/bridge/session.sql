@@ -30,8 +30,34 @@ language plpgsql
 as $$
 declare
     v_version text;
+    v_holder integer;
 begin
     perform conductor.require_bridge_id(p_bridge_id);
+
+    -- One live session per bridge identity, held until the connection ends. A killed bridge's
+    -- backend may still be finishing a claim when its successor says hello: waiting for its lock
+    -- means that claim is committed (and closed below) or rolled back before anything else runs.
+    for i in 1..100 loop
+        exit when pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('conductor bridge ' || p_bridge_id));
+        if i = 100 then
+            select l.pid into v_holder
+            from pg_catalog.pg_locks as l
+            where
+                l.locktype = 'advisory' and l.granted and l.objsubid = 1 and l.database = (
+                    select d.oid from pg_catalog.pg_database as d where d.datname = pg_catalog.current_database()
+                )
+                and l.objid::bigint = pg_catalog.hashtext('conductor bridge ' || p_bridge_id)::bigint & 4294967295
+            limit 1;
+            raise exception 'p_bridge_id: bridge % is still connected in another session (backend pid %)',
+                p_bridge_id, coalesce(v_holder::text, 'unknown')
+            using
+                errcode = '55P03',
+                hint = 'Two bridges must not share an identity; a dead session goes away when the server '
+                || 'notices its connection is gone.';
+        end if;
+        perform pg_catalog.pg_sleep(0.05);
+    end loop;
+
     select v.version into v_version
     from conductor.installed_versions as v
     order by v.installed_at desc, v.version desc
@@ -67,8 +93,9 @@ begin
 end
 $$;
 comment on function conductor.bridge_hello(text, text, text, text) is
-'Bridge start: registers the bridge in conductor.bridge_health (started_at, counters reset), turns its '
-'messages left in sending into outcome_unknown, and returns {package_version, notify_channel, '
+'Bridge start: takes the bridge identity''s session advisory lock (waits up to 5 s for a previous '
+'session to end, then raises 55P03), registers the bridge in conductor.bridge_health (started_at, '
+'counters reset), turns its messages left in sending into outcome_unknown, and returns {package_version, notify_channel, '
 'lease_seconds, multipart_timeout_seconds, poll_seconds}.';
 
 create function conductor.bridge_heartbeat(

@@ -1,4 +1,4 @@
--- The bridge connects as a role granted conductor_bridge: it can call the eight functions of the
+-- The bridge connects as a role granted conductor_bridge: it can call the nine functions of the
 -- bridge <-> SQL contract (SECURITY DEFINER, search_path '') and nothing else. bridge_hello
 -- returns the operating parameters; bridge_heartbeat keeps conductor.bridge_health.
 begin;
@@ -7,7 +7,8 @@ select plan(20);
 create temporary view contract (signature) as
 values
 ('conductor.bridge_hello(text,text,text,text)'),
-('conductor.bridge_store_inbound(text,text,text,timestamp with time zone,integer,smallint)'),
+('conductor.bridge_store_inbound(text,text,text,timestamp with time zone,integer,smallint,text[])'),
+('conductor.bridge_stored_parts(text,text[])'),
 ('conductor.bridge_claim_outbound(text)'),
 ('conductor.bridge_next_due_at()'),
 ('conductor.bridge_mark_sent(text,bigint,integer,smallint)'),
