@@ -122,8 +122,8 @@ def run(cluster: Cluster, dbname: str, messages: int, quick: bool) -> dict:
     simulator_class = _simulator_class()
     url = cluster.url(dbname)
     with psycopg.connect(url, autocommit=True) as conn:
-        package.require(conn, "public.queue_sms(text,text,text,bigint)")
-        package.require(conn, "conductor.bridge_store_inbound(text,text,text,timestamptz,integer,smallint)")
+        package.require_named(conn, "public.queue_sms")
+        package.require_named(conn, "conductor.bridge_store_inbound")
     # Numbers of their own (the generator never uses exchange 555): none has opted out, none
     # carries the demo data's message history, so every message takes the plain path.
     phones = [f"+1619555{n:04d}" for n in range(100, 300)]

@@ -31,6 +31,12 @@ def require(conn: psycopg.Connection, signature: str) -> None:
         raise Missing(f"{signature} is not installed")
 
 
+def require_named(conn: psycopg.Connection, name: str) -> None:
+    """A function by name, whatever its arguments (the package has no overloads)."""
+    if conn.execute("select to_regproc(%s) is null", (name,)).fetchone()[0]:
+        raise Missing(f"{name} is not installed")
+
+
 def cron_jobs(cron_dir: Path = CRON_DIR) -> dict[str, tuple[str, str]]:
     """The package's pg_cron jobs as declared in sql/cron/*.sql: name -> (schedule, function)."""
     jobs: dict[str, tuple[str, str]] = {}
