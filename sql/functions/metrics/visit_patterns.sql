@@ -129,7 +129,12 @@ begin
             longest_gap_days = d.longest_gap_days,
             shortest_gap_days = d.shortest_gap_days
         from diff as d
-        where d.customer_id is not null and d.row_ctid is not null and p.ctid = d.row_ctid
+        where
+            d.customer_id is not null
+            and d.row_ctid is not null
+            and p.ctid = d.row_ctid
+            -- a TID scan of just these rows: the generic plan would otherwise hash the whole table
+            and p.ctid = any(array(select x.row_ctid from diff as x where x.customer_id is not null))
         returning 1
     ),
 
