@@ -90,22 +90,38 @@ select
     vp.predicted_next_visit,
     c.as_of_date - vp.predicted_next_visit as days_late,
     (
+        -- The top 3 by the order of conductor.ranked_product_affinity, taken from the customer's
+        -- affinity rows before the catalogue join: a long history joins 3 products, not all.
         select
             coalesce(jsonb_agg(
                 jsonb_build_object(
-                    'product_sku', r.product_sku,
-                    'product_name', r.product_name,
-                    'brand', r.brand,
-                    'category', r.category,
-                    'purchase_count', r.purchase_count,
-                    'total_spent', r.total_spent,
-                    'last_purchased', r.last_purchased,
-                    'repurchase_rate', r.repurchase_rate
+                    'product_sku', a.product_sku,
+                    'product_name', coalesce(a.product_name, p.name),
+                    'brand', coalesce(a.brand, p.brand),
+                    'category', coalesce(a.category, p.category),
+                    'purchase_count', a.purchase_count,
+                    'total_spent', a.total_spent,
+                    'last_purchased', a.last_purchased,
+                    'repurchase_rate', a.repurchase_rate
                 )
-                order by r.product_rank
+                order by a.purchase_count desc, a.total_spent desc, a.last_purchased desc, a.product_sku asc
             ), '[]'::jsonb)
-        from conductor.ranked_product_affinity as r
-        where r.customer_id = c.member_id and r.product_rank <= 3
+        from (
+            select
+                a3.product_sku,
+                a3.product_name,
+                a3.brand,
+                a3.category,
+                a3.purchase_count,
+                a3.total_spent,
+                a3.last_purchased,
+                a3.repurchase_rate
+            from public.customer_product_affinity as a3
+            where a3.customer_id = c.member_id
+            order by a3.purchase_count desc, a3.total_spent desc, a3.last_purchased desc, a3.product_sku asc
+            limit 3
+        ) as a
+        left join public.products as p on a.product_sku = p.sku
     ) as favorite_products,
     (
         select
@@ -150,11 +166,26 @@ select
         ) as t
     ) as recent_purchases,
     (
-        select r.category
-        from conductor.ranked_product_affinity as r
-        where r.customer_id = c.member_id and r.category is not null
-        group by r.category
-        order by sum(r.purchase_count) desc, sum(r.total_spent) desc, r.category
+        -- Categories as conductor.ranked_product_affinity gives them (the catalogue's only when the
+        -- sale lines carried none): the catalogue is read for those rows alone.
+        select f.category
+        from (
+            select
+                coalesce(
+                    a.category,
+                    (
+                        select p.category from public.products as p
+                        where p.sku = a.product_sku
+                    )
+                ) as category,
+                a.purchase_count,
+                a.total_spent
+            from public.customer_product_affinity as a
+            where a.customer_id = c.member_id
+        ) as f
+        where f.category is not null
+        group by f.category
+        order by sum(f.purchase_count) desc, sum(f.total_spent) desc, f.category
         limit 1
     ) as favorite_category,
     (
