@@ -44,6 +44,11 @@ create index if not exists transactions_refunded_transaction_id_idx
 on public.transactions (refunded_transaction_id);
 create index if not exists transactions_staff_idx on public.transactions (staff_name, shop_location);
 create index if not exists transactions_date_idx on public.transactions (date);
+-- A customer's completed sales, newest first, with what the SMS context reads of them: its last 3
+-- purchases, latest sale, preferred location and budtender come from this index alone.
+create index if not exists transactions_customer_id_sales_idx
+on public.transactions (customer_id, date desc, transaction_id desc) include (shop_location, staff_name, total_amount)
+where status = 'completed' and transaction_type = 'sale';
 
 alter table public.transactions enable row level security;
 
