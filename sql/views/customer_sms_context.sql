@@ -89,43 +89,61 @@ select
     vp.visit_consistency_score,
     vp.predicted_next_visit,
     c.as_of_date - vp.predicted_next_visit as days_late,
-    (
-        -- The top 3 by the order of conductor.ranked_product_affinity, taken from the customer's
-        -- affinity rows before the catalogue join: a long history joins 3 products, not all.
-        select
-            coalesce(jsonb_agg(
+    -- Arrays in their subquery's order (to_jsonb(array((...))), [] when empty; the inner parentheses
+    -- keep the linter's parser on track) rather than ordered aggregates: the rows already come in
+    -- that order from the indexes, so nothing is sorted twice. The catalogue is read only for lines
+    -- that lack a name, brand or category (coalesce evaluates the lookup only for a null).
+    -- favorite_products: the top 3 by the order of conductor.ranked_product_affinity, taken from
+    -- the customer's affinity rows before any catalogue lookup (a long history looks up 3 at most).
+    to_jsonb(array(
+        (
+            select
                 jsonb_build_object(
                     'product_sku', a.product_sku,
-                    'product_name', coalesce(a.product_name, p.name),
-                    'brand', coalesce(a.brand, p.brand),
-                    'category', coalesce(a.category, p.category),
+                    'product_name', coalesce(
+                        a.product_name, (
+                            select p.name from public.products as p
+                            where p.sku = a.product_sku
+                        )
+                    ),
+                    'brand', coalesce(
+                        a.brand, (
+                            select p.brand from public.products as p
+                            where p.sku = a.product_sku
+                        )
+                    ),
+                    'category', coalesce(
+                        a.category, (
+                            select p.category from public.products as p
+                            where p.sku = a.product_sku
+                        )
+                    ),
                     'purchase_count', a.purchase_count,
                     'total_spent', a.total_spent,
                     'last_purchased', a.last_purchased,
                     'repurchase_rate', a.repurchase_rate
                 )
-                order by a.purchase_count desc, a.total_spent desc, a.last_purchased desc, a.product_sku asc
-            ), '[]'::jsonb)
-        from (
+            from (
+                select
+                    a3.product_sku,
+                    a3.product_name,
+                    a3.brand,
+                    a3.category,
+                    a3.purchase_count,
+                    a3.total_spent,
+                    a3.last_purchased,
+                    a3.repurchase_rate
+                from public.customer_product_affinity as a3
+                where a3.customer_id = c.member_id
+                order by a3.purchase_count desc, a3.total_spent desc, a3.last_purchased desc, a3.product_sku asc
+                limit 3
+            ) as a
+            order by a.purchase_count desc, a.total_spent desc, a.last_purchased desc, a.product_sku asc
+        )
+    )) as favorite_products,
+    to_jsonb(array(
+        (
             select
-                a3.product_sku,
-                a3.product_name,
-                a3.brand,
-                a3.category,
-                a3.purchase_count,
-                a3.total_spent,
-                a3.last_purchased,
-                a3.repurchase_rate
-            from public.customer_product_affinity as a3
-            where a3.customer_id = c.member_id
-            order by a3.purchase_count desc, a3.total_spent desc, a3.last_purchased desc, a3.product_sku asc
-            limit 3
-        ) as a
-        left join public.products as p on a.product_sku = p.sku
-    ) as favorite_products,
-    (
-        select
-            coalesce(jsonb_agg(
                 jsonb_build_object(
                     'transaction_id', t.transaction_id,
                     'purchased_at', t.date,
@@ -133,38 +151,38 @@ select
                     'shop_location', t.shop_location,
                     'staff_name', t.staff_name,
                     'total_amount', t.total_amount,
-                    'items', (
+                    'items', to_jsonb(array(
                         select
-                            coalesce(jsonb_agg(
-                                jsonb_build_object(
-                                    'product_sku', i.product_sku,
-                                    'product_name', coalesce(i.product_name, p.name),
-                                    'category', coalesce(i.category, p.category),
-                                    'quantity', i.quantity,
-                                    'total_price', i.total_price
-                                )
-                                order by i.line_number
-                            ), '[]'::jsonb)
+                            jsonb_build_object(
+                                'product_sku', i.product_sku,
+                                'product_name', coalesce(
+                                    i.product_name,
+                                    (
+                                        select p.name from public.products as p
+                                        where p.sku = i.product_sku
+                                    )
+                                ),
+                                'category', coalesce(
+                                    i.category,
+                                    (
+                                        select p.category from public.products as p
+                                        where p.sku = i.product_sku
+                                    )
+                                ),
+                                'quantity', i.quantity,
+                                'total_price', i.total_price
+                            )
                         from public.transaction_items as i
-                        left join public.products as p on i.product_sku = p.sku
                         where i.transaction_id = t.transaction_id
-                    )
+                        order by i.line_number
+                    ))
                 )
-                order by t.date desc, t.transaction_id desc
-            ), '[]'::jsonb)
-        from (
-            select
-                t3.transaction_id,
-                t3.date,
-                t3.shop_location,
-                t3.staff_name,
-                t3.total_amount
-            from public.transactions as t3
-            where t3.customer_id = c.member_id and t3.status = 'completed' and t3.transaction_type = 'sale'
-            order by t3.date desc, t3.transaction_id desc
+            from public.transactions as t
+            where t.customer_id = c.member_id and t.status = 'completed' and t.transaction_type = 'sale'
+            order by t.date desc, t.transaction_id desc
             limit 3
-        ) as t
-    ) as recent_purchases,
+        )
+    )) as recent_purchases,
     (
         -- Categories as conductor.ranked_product_affinity gives them (the catalogue's only when the
         -- sale lines carried none): the catalogue is read for those rows alone.
