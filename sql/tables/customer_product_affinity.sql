@@ -26,6 +26,12 @@ create table if not exists public.customer_product_affinity (
 );
 create index if not exists customer_product_affinity_product_sku_idx
 on public.customer_product_affinity (product_sku);
+-- A customer's products in the order of their ranking (conductor.ranked_product_affinity), with the
+-- category: the SMS context reads its top 3 products from the front of it and its favourite
+-- category from it alone. A new visit that only moves repurchase_rate keeps its updates HOT.
+create index if not exists customer_product_affinity_ranked_idx
+on public.customer_product_affinity (customer_id, purchase_count desc, total_spent desc, last_purchased desc, product_sku)
+include (category);
 
 alter table public.customer_product_affinity enable row level security;
 
