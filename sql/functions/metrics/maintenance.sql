@@ -164,26 +164,14 @@ language plpgsql
 as $$
 declare
     v_customers text[];
-    v_skus text[];
 begin
-    -- Lines move no visit day: only the rows of the products whose lines the statement added,
-    -- changed or removed can change (for every customer touched, a superset of the exact pairs).
     if tg_op = 'INSERT' then
-        with touched as materialized (
-            select distinct n.transaction_id, n.product_sku from new_rows as n where n.product_sku is not null
-        )
-
-        select
-            (
-                select array_agg(distinct t.customer_id order by t.customer_id)
-                from public.transactions as t
-                where
-                    t.transaction_id in (select x.transaction_id from touched as x)
-                    and t.customer_id is not null
-                    and t.status = 'completed'
-            ),
-            (select array_agg(distinct x.product_sku) from touched as x)
-        into v_customers, v_skus;
+        select array_agg(distinct t.customer_id order by t.customer_id) into v_customers
+        from public.transactions as t
+        where
+            t.transaction_id in (select n.transaction_id from new_rows as n where n.product_sku is not null)
+            and t.customer_id is not null
+            and t.status = 'completed';
     elsif tg_op = 'UPDATE' then
         with changed as (
             select
@@ -199,55 +187,36 @@ begin
                 is distinct from
                 (n.transaction_id, n.line_number, n.product_sku, n.quantity, n.total_price, n.product_name,
                     n.brand, n.category)
-        ),
-
-        touched as materialized (
-            select c.old_transaction_id as transaction_id, c.old_product_sku as product_sku
-            from changed as c where c.old_product_sku is not null
-            union
-            select c.new_transaction_id, c.new_product_sku
-            from changed as c where c.new_product_sku is not null
         )
 
-        select
-            (
-                select array_agg(distinct t.customer_id order by t.customer_id)
-                from public.transactions as t
-                where
-                    t.transaction_id in (select x.transaction_id from touched as x)
-                    and t.customer_id is not null
-                    and t.status = 'completed'
-            ),
-            (select array_agg(distinct x.product_sku) from touched as x)
-        into v_customers, v_skus;
+        select array_agg(distinct t.customer_id order by t.customer_id) into v_customers
+        from public.transactions as t
+        where
+            t.transaction_id in (
+                select c.old_transaction_id from changed as c where c.old_product_sku is not null
+                union
+                select c.new_transaction_id from changed as c where c.new_product_sku is not null
+            )
+            and t.customer_id is not null
+            and t.status = 'completed';
     else
         -- Lines deleted with their transaction find no transaction here; the transaction's own
         -- trigger refreshes that customer.
-        with touched as materialized (
-            select distinct o.transaction_id, o.product_sku from old_rows as o where o.product_sku is not null
-        )
-
-        select
-            (
-                select array_agg(distinct t.customer_id order by t.customer_id)
-                from public.transactions as t
-                where
-                    t.transaction_id in (select x.transaction_id from touched as x)
-                    and t.customer_id is not null
-                    and t.status = 'completed'
-            ),
-            (select array_agg(distinct x.product_sku) from touched as x)
-        into v_customers, v_skus;
+        select array_agg(distinct t.customer_id order by t.customer_id) into v_customers
+        from public.transactions as t
+        where
+            t.transaction_id in (select o.transaction_id from old_rows as o where o.product_sku is not null)
+            and t.customer_id is not null
+            and t.status = 'completed';
     end if;
 
-    perform conductor.refresh_product_affinity(v_customers, v_skus);
+    perform conductor.refresh_product_affinity(v_customers);
     return null;
 end
 $$;
 comment on function conductor.tg_transaction_items__maintain() is
 'Trigger (after insert, update, delete on public.transaction_items, per statement): recomputes the '
-'product affinity rows, of the products concerned, of the customers whose completed transactions gained, '
-'changed or lost lines.';
+'product affinity of the customers whose completed transactions gained, changed or lost lines.';
 
 -- customers: a new customer gets its zero-state metrics and scores (a new member has no
 -- transactions yet: they reference it); a changed registration date moves date_joined.

@@ -1,15 +1,13 @@
 -- Purchase history per customer and product (public.customer_product_affinity), recomputed for
 -- whole customers: the repurchase rate of every product depends on all of the customer's visits,
 -- so a new visit day can change every row of that customer (rows whose values stay put are not
--- written). A change of line items alone moves no visit day, so it changes only the rows of its
--- own products: p_product_skus narrows the recomputation to those.
--- Reads: transactions, transaction_items. Writes: customer_product_affinity.
+-- written). Reads: transactions, transaction_items. Writes: customer_product_affinity.
 -- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
 -- planned once per session instead of on every POS sale, and their plan shapes (index lookups
 -- per customer, hashed or merged diffs) stay linear from one customer to a full rebuild; JIT is
 -- off (a compile would cost more than a sale's work).
 
-create function conductor.refresh_product_affinity(p_member_ids text[], p_product_skus text[] default null)
+create function conductor.refresh_product_affinity(p_member_ids text[])
 returns integer
 volatile
 security invoker
@@ -77,9 +75,7 @@ begin
             (lag(s.sold_on) over latest, lag(s.is_sale) over latest) is distinct from (s.sold_on, s.is_sale) as new_day
         from counted as s
         inner join public.transaction_items as i on s.transaction_id = i.transaction_id
-        where
-            i.product_sku is not null
-            and (p_product_skus is null or i.product_sku = any(p_product_skus))
+        where i.product_sku is not null
         window latest as (
             partition by s.customer_id, i.product_sku
             order by s.is_sale desc, s.sold_at desc, s.transaction_id desc, i.line_number desc
@@ -135,9 +131,7 @@ begin
             a.ctid as row_ctid,
             a.*
         from public.customer_product_affinity as a
-        where
-            a.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id))
-            and (p_product_skus is null or a.product_sku = any(p_product_skus))
+        where a.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id))
     ),
 
     -- What to write: a full join (always hashed or merged, whatever the row estimates) of the
@@ -215,7 +209,6 @@ begin
     return v_rows;
 end
 $$;
-comment on function conductor.refresh_product_affinity(text[], text[]) is
-'Recomputes the customer_product_affinity rows of these customers (only of the products p_product_skus '
-'when given, else all) from their completed transactions (see the column comments); deletes rows of '
-'products they no longer bought. Returns rows changed.';
+comment on function conductor.refresh_product_affinity(text[]) is
+'Recomputes every customer_product_affinity row of these customers from their completed transactions '
+'(see the column comments); deletes rows of products they no longer bought. Returns rows changed.';
