@@ -200,6 +200,16 @@ class Bridge:
             self.next_heartbeat = max(self.next_heartbeat, later)
 
     def _wait(self) -> None:
+        # A NOTIFY that arrived while another query ran was read off the socket with that
+        # query's answer and waits in the connection's buffer: select() would not see it.
+        if self.db.connected:
+            try:
+                if self.db.drain_notifications():
+                    self.next_outbound = time.monotonic()
+                    return
+            except DatabaseDown as exc:
+                self._database_down(exc)
+                return
         timeout = self.wait_timeout()
         fds = [self._wake_r]
         serial_fd = self.channel.fileno() if self.modem_ready else None

@@ -273,7 +273,8 @@ class Database:
         )
 
     def drain_notifications(self) -> int:
-        """Consume the notifications that have arrived; how many there were."""
+        """Consume the notifications that have arrived, also those read off the socket together
+        with another query's answer (kept in the connection's buffer); how many there were."""
         if not self.connected:
             return 0
         count = 0

@@ -236,6 +236,33 @@ def test_notify_wakes_the_bridge(db, sim, start_bridge):
     wait_for(lambda: status_of(db, message_id) == "sent", timeout=15, what="the send without polling")
 
 
+def test_a_notify_that_arrives_during_another_query_still_wakes_the_bridge(db, sim, start_bridge):
+    # The NOTIFY of a new message reaches the bridge's connection while it runs another query:
+    # psycopg buffers it with that answer, so the socket stays quiet. The bridge must still send
+    # at once, not at the next poll (a minute here).
+    bridge = start_bridge(db.url, poll_seconds=60.0)
+    wait_for(lambda: ready(bridge), what="the bridge to be ready")
+    database = bridge.bridge.db
+    real_next_due = database.seconds_until_next_due
+    queued: list[int] = []
+
+    def next_due_then_notify_during_a_query():
+        # The message commits just after the bridge looked for the next due one.
+        until = real_next_due()
+        if not queued:
+            queued.append(queue(db, ALICE, "notified while busy"))
+            time.sleep(0.2)  # the NOTIFY is on the bridge's socket now
+            database._call("select 1", (), fetch="one")  # and read off it with this answer
+        return until
+
+    database.seconds_until_next_due = next_due_then_notify_during_a_query
+    queue(db, BOB, "a message to wake the bridge once")
+    wait_for(lambda: queued, what="the message queued during a query")
+    wait_for(
+        lambda: status_of(db, queued[0]) == "sent", timeout=10, what="the send without waiting for the poll"
+    )
+
+
 def test_a_message_due_later_is_sent_when_due(db, sim, start_bridge):
     bridge = start_bridge(db.url, poll_seconds=3600.0)
     wait_for(lambda: ready(bridge), what="the bridge to be ready")
