@@ -1,5 +1,6 @@
 """The results table: every figure next to its target (issue 5) and its baseline, as Markdown
-on stdout and in bench/results/<UTC date>-<scale>x.md, with the raw numbers in a .json beside it."""
+on stdout and in bench/results/<UTC start>-<scales>.md (for example 2026-11-23-1441-1x-10x.md),
+with the raw numbers in a .json beside it."""
 
 from __future__ import annotations
 
@@ -403,8 +404,10 @@ def markdown(results: dict, rows: list[Row]) -> str:
 
 def write(results: dict, rows: list[Row], directory: Path) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-    base = directory / f"{stamp}-{results['scales'][0]['scale']:g}x"
+    started = results.get("machine", {}).get("date")
+    when = datetime.strptime(started, "%Y-%m-%d %H:%M UTC") if started else datetime.now(UTC)
+    scales = "-".join(f"{s['scale']:g}x" for s in results["scales"])
+    base = directory / f"{when:%Y-%m-%d-%H%M}-{scales}"
     md = base.with_suffix(".md")
     js = base.with_suffix(".json")
     md.write_text(markdown(results, rows))

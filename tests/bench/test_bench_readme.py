@@ -11,13 +11,13 @@ RESULTS = "# Conductor benchmark, 2026-11-23 14:00 UTC\n\nMachine: x.\n\n| a | b
 
 def test_splice_replaces_only_the_marked_block() -> None:
     before = f"# Title\n\nintro\n{readme.BEGIN}\nold table\n{readme.END}\n\n## Next\n"
-    after = readme.splice(before, RESULTS, "bench/results/2026-11-23-1x.md")
+    after = readme.splice(before, RESULTS, "bench/results/2026-11-23-1441-1x-10x.md")
     assert after.startswith("# Title\n\nintro\n" + readme.BEGIN + "\n")
     assert after.endswith(readme.END + "\n\n## Next\n")
     assert "old table" not in after
     assert "The latest run (Conductor benchmark, 2026-11-23 14:00 UTC), as written to" in after
     assert "| 1 | 2 |" in after
-    assert readme.splice(after, RESULTS, "bench/results/2026-11-23-1x.md") == after
+    assert readme.splice(after, RESULTS, "bench/results/2026-11-23-1441-1x-10x.md") == after
 
 
 def test_splice_refuses_a_readme_without_exactly_one_pair_of_markers() -> None:
