@@ -90,6 +90,16 @@ class Database:
         self._conn = conn
         try:
             conn.execute("set statement_timeout = '60s'")
+            # The server probes its end too: when the modem PC vanishes without closing the
+            # socket (power cut, network gone), the server ends this session within about a
+            # minute instead of the kernel's two hours, releasing the bridge identity's lock
+            # so the restarted bridge can say hello (over a Unix socket these are no-ops).
+            conn.execute(
+                "select set_config('tcp_keepalives_idle', '30', false),"
+                " set_config('tcp_keepalives_interval', '10', false),"
+                " set_config('tcp_keepalives_count', '3', false),"
+                " set_config('tcp_user_timeout', '30000', false)"
+            )
             conn.execute(sql.SQL("listen {}").format(sql.Identifier(self.channel)))
         except _CONNECTION_ERRORS as exc:
             self.close()

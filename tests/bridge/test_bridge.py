@@ -16,6 +16,7 @@ import pytest
 from conductor_bridge import pdu
 from conductor_bridge.at import AtChannel, PortLost
 from conductor_bridge.bridge import Config
+from conductor_bridge.db import Database
 from conductor_bridge.simulator import ModemSimulator
 from tests.bridge.conftest import BRIDGE_ID, FAST, BridgeThread, bridge_command, wait_for
 
@@ -377,6 +378,31 @@ def test_hello_names_the_bridge_another_session_holds(db):
         expected = f"p_bridge_id: bridge {BRIDGE_ID} is still .* \\(backend pid {holder.info.backend_pid}\\)"
         with pytest.raises(psycopg.errors.LockNotAvailable, match=expected):
             other.execute("select conductor.bridge_hello(%s, 'pc', 'port', 'v')", (BRIDGE_ID,))
+
+
+def test_the_server_drops_a_vanished_bridges_session_within_a_minute(db):
+    # A modem PC that loses power leaves its session (and the identity lock above) on the server
+    # until the server's TCP keepalive gives up: the bridge sets that to about a minute.
+    database = Database(db.url, BRIDGE_ID)
+    database.connect()
+    try:
+        settings = {
+            name: database._call(f"show {name}", ())[0]
+            for name in (
+                "tcp_keepalives_idle",
+                "tcp_keepalives_interval",
+                "tcp_keepalives_count",
+                "tcp_user_timeout",
+            )
+        }
+    finally:
+        database.close()
+    assert settings == {
+        "tcp_keepalives_idle": "30",
+        "tcp_keepalives_interval": "10",
+        "tcp_keepalives_count": "3",
+        "tcp_user_timeout": "30000",
+    }
 
 
 # -- modem and port faults ----------------------------------------------------------------------------
