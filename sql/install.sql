@@ -28,6 +28,7 @@
 \ir tables/send_error_codes.sql
 \ir tables/other_sender_messages.sql
 \ir tables/inbound_parts.sql
+\ir tables/pending_affinity_refresh.sql
 
 -- Code: private functions first, then triggers, views and the public API.
 \ir functions/common/setting.sql

@@ -25,6 +25,12 @@ for each statement execute function conductor.tg_transaction_items__maintain();
 create trigger _500_rebuild_derived_on_truncate after truncate on public.transaction_items
 for each statement execute function conductor.tg_transactions__truncate();
 
+-- Runs at commit (or at SET CONSTRAINTS ... IMMEDIATE): affinity deferred by the insert trigger above.
+create constraint trigger _500_apply_at_commit after insert on conductor.pending_affinity_refresh
+deferrable initially deferred
+for each row when (new.wakes_at_commit)
+execute function conductor.tg_pending_affinity_refresh__apply();
+
 create trigger _500_init_metrics after insert on public.customers
 referencing new table as new_rows
 for each statement execute function conductor.tg_customers__init_metrics();

@@ -3,7 +3,8 @@
 -- of any size becomes one set of touched customers and one set of staff deltas, handled by a few
 -- set-based statements (a 200k-row COPY costs the same handful as a single POS sale).
 -- Reads: the transition tables, transactions. Writes (through conductor.refresh_* and
--- apply_staff_deltas): customers, customer_visit_patterns, customer_product_affinity, staff.
+-- apply_staff_deltas): customers, customer_visit_patterns, customer_product_affinity, staff;
+-- conductor.pending_affinity_refresh (affinity a new transaction defers to its lines or the commit).
 -- Security definer: they fire for service_role's writes through the API too, and reach conductor.
 
 -- transactions: INSERT, UPDATE and DELETE (transition tables new_rows / old_rows).
@@ -51,10 +52,12 @@ begin
             )
         into v_customers, v_staff;
 
-        -- An insert only adds visit days: patterns and affinity change only where they grew.
+        -- An insert only adds visit days: patterns and affinity change only where they grew. New
+        -- transactions have no lines yet, so their affinity waits for the lines' statement (a
+        -- POS sale's next one), or for the commit if none come: recomputed once, not twice.
         select * into v_refreshed from conductor.refresh_customers(v_customers);
         perform conductor.refresh_visit_patterns(v_refreshed.visits_changed);
-        perform conductor.refresh_product_affinity(v_refreshed.visits_changed);
+        perform conductor.defer_affinity_refresh(v_refreshed.visits_changed);
         perform conductor.apply_staff_deltas(v_staff);
         return null;
     end if;
@@ -211,12 +214,64 @@ begin
     end if;
 
     perform conductor.refresh_product_affinity(v_customers);
+    -- Those customers are up to date: nothing of theirs waits for the commit any more.
+    delete from conductor.pending_affinity_refresh as p
+    where p.customer_id in (select m.member_id from unnest(v_customers) as m (member_id));
     return null;
 end
 $$;
 comment on function conductor.tg_transaction_items__maintain() is
 'Trigger (after insert, update, delete on public.transaction_items, per statement): recomputes the '
 'product affinity of the customers whose completed transactions gained, changed or lost lines.';
+
+-- Queues customers for conductor.tg_pending_affinity_refresh__apply, which runs when the
+-- database transaction commits (a deferred constraint trigger, one event per statement).
+create function conductor.defer_affinity_refresh(p_member_ids text[])
+returns void
+volatile
+security invoker
+set search_path = ''
+language plpgsql
+as $$
+begin
+    if coalesce(cardinality(p_member_ids), 0) = 0 then
+        return;
+    end if;
+    -- When the waking row is already queued, so was an event by that earlier statement of
+    -- this transaction (rows never outlive it), and that event applies the whole queue.
+    insert into conductor.pending_affinity_refresh (customer_id, wakes_at_commit)
+    select m.member_id, m.n = 1 from unnest(p_member_ids) with ordinality as m (member_id, n)
+    on conflict (customer_id) do nothing;
+end
+$$;
+comment on function conductor.defer_affinity_refresh(text[]) is
+'Queues these customers'' product affinity to be recomputed before the transaction commits '
+'(sooner, if lines of theirs are written first).';
+
+create function conductor.tg_pending_affinity_refresh__apply()
+returns trigger
+volatile
+security definer
+set search_path = ''
+language plpgsql
+as $$
+declare
+    v_customers text[];
+begin
+    -- The first event of a commit takes every queued customer; any others find nothing left.
+    with taken as (
+        delete from conductor.pending_affinity_refresh as p
+        returning p.customer_id
+    )
+
+    select array_agg(t.customer_id order by t.customer_id) into v_customers from taken as t;
+    perform conductor.refresh_product_affinity(v_customers);
+    return null;
+end
+$$;
+comment on function conductor.tg_pending_affinity_refresh__apply() is
+'Trigger (deferred to commit, per waking row inserted into conductor.pending_affinity_refresh): recomputes the '
+'product affinity of every customer still queued there and empties the queue.';
 
 -- customers: a new customer gets its zero-state metrics and scores (a new member has no
 -- transactions yet: they reference it); a changed registration date moves date_joined.
