@@ -21,15 +21,20 @@ $$;
 comment on function conductor.setting(text) is
 'Value of one setting from conductor.settings as jsonb; raises 22023 for an unknown key.';
 
+-- Hot helpers are plpgsql, not SQL: a SQL function that pins search_path is never inlined
+-- and its query is planned again in every statement that calls it; plpgsql keeps the plan.
+
 -- conductor.store_time_zone(): the store's IANA time zone, used to define visit days.
 create function conductor.store_time_zone()
 returns text
 stable
 security invoker
 set search_path = ''
-language sql
+language plpgsql
 as $$
-    select s.value #>> '{}' from conductor.settings as s where s.key = 'store_time_zone'
+begin
+    return (select s.value #>> '{}' from conductor.settings as s where s.key = 'store_time_zone');
+end
 $$;
 comment on function conductor.store_time_zone() is 'The store''s IANA time zone (setting store_time_zone).';
 
@@ -39,8 +44,10 @@ returns date
 stable
 security invoker
 set search_path = ''
-language sql
+language plpgsql
 as $$
-    select (now() at time zone conductor.store_time_zone())::date
+begin
+    return (pg_catalog.now() at time zone conductor.store_time_zone())::date;
+end
 $$;
 comment on function conductor.store_today() is 'Today''s calendar date in the store''s time zone.';

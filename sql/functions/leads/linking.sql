@@ -19,13 +19,18 @@ returns text
 stable
 security invoker
 set search_path = ''
-language sql
+language plpgsql
 as $$
-    select c.member_id
-    from public.customers as c
-    where c.phone = p_phone_number
-    order by c.last_visited desc nulls last, c.id desc
-    limit 1
+begin
+    -- plpgsql rather than SQL: its plan is kept (see conductor.store_time_zone).
+    return (
+        select c.member_id
+        from public.customers as c
+        where c.phone = p_phone_number
+        order by c.last_visited desc nulls last, c.id desc
+        limit 1
+    );
+end
 $$;
 comment on function conductor.customer_for_phone(text) is
 'member_id of the customer a phone number belongs to: the one with that phone, the most recent visitor '

@@ -154,7 +154,8 @@ begin
             )
     ),
 
-    -- Stored rows are addressed by ctid (the customers are locked, nobody else writes them).
+    -- Stored rows are addressed by ctid, and new rows need no conflict check: the customers are
+    -- locked, so nobody else writes their rows.
     deleted as (
         delete from public.customer_product_affinity as a
         using diff as d
@@ -200,7 +201,6 @@ begin
             d.repurchase_rate
         from diff as d
         where d.customer_id is not null and d.row_ctid is null
-        on conflict (customer_id, product_sku) do nothing
         returning 1
     )
 
