@@ -51,7 +51,7 @@ begin
         if new.status = 'read' then
             new.read_at := coalesce(new.read_at, pg_catalog.now());
         end if;
-        new.customer_id := coalesce(new.customer_id, conductor.message_customer_id(new.phone_number));
+        new.customer_id := coalesce(new.customer_id, conductor.customer_for_phone(new.phone_number));
         return new;
     end if;
 
@@ -64,7 +64,7 @@ begin
                   hint = 'sending and outcome_unknown are set by the bridge functions.';
     end if;
     new.message_hash := coalesce(new.message_hash, 'outbound:' || new.id);
-    new.customer_id := coalesce(new.customer_id, conductor.message_customer_id(new.phone_number));
+    new.customer_id := coalesce(new.customer_id, conductor.customer_for_phone(new.phone_number));
     if new.in_reply_to is not null and not exists (
         select from public.messages as m
         where m.id = new.in_reply_to and m.direction = 'inbound' and m.phone_number = new.phone_number
@@ -195,7 +195,7 @@ begin
             new.id
         );
         if new.phone_number is distinct from old.phone_number then
-            new.customer_id := conductor.message_customer_id(new.phone_number);
+            new.customer_id := conductor.customer_for_phone(new.phone_number);
         end if;
         new.next_attempt_at := coalesce(new.next_attempt_at, pg_catalog.now());
         if conductor.is_marketing(new.message_kind, new.in_reply_to) then

@@ -2,7 +2,8 @@
 -- campaign dispatch and the bridge claim: nothing to an opted-out number, marketing only inside
 -- the recipient's sending window (quiet_hours_start..quiet_hours_end at the customer's time zone,
 -- else the store's) and under the per-number frequency cap. Also the small helpers the message
--- flow shares: the NOTIFY channel, the per-number lock, the inbound hash, keyword normalization.
+-- flow shares: the NOTIFY channel, the per-number lock, the inbound hash, keyword normalization
+-- (plpgsql, as hot helpers are: see docs/conventions.md).
 -- Reads: conductor.settings, conductor.opt_outs, public.customers, public.messages.
 
 create function conductor.outbound_notify_channel()
@@ -11,9 +12,11 @@ immutable
 parallel safe
 security invoker
 set search_path = ''
-language sql
+language plpgsql
 as $$
-    select 'conductor_outbound'
+begin
+    return 'conductor_outbound';
+end
 $$;
 comment on function conductor.outbound_notify_channel() is
 'The LISTEN/NOTIFY channel the bridge listens on; the payload is the id of a message that became queued.';
@@ -42,29 +45,15 @@ returns void
 volatile
 security invoker
 set search_path = ''
-language sql
+language plpgsql
 as $$
-    select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('conductor phone ' || p_phone_number))
+begin
+    perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('conductor phone ' || p_phone_number));
+end
 $$;
 comment on function conductor.lock_phone(text) is
 'Serializes, until commit, everything that queues to or changes the consent of one number '
 '(an opt-out and a queue insert can never pass each other).';
-
-create function conductor.message_customer_id(p_phone_number text)
-returns text
-stable
-security invoker
-set search_path = ''
-language sql
-as $$
-    select c.member_id
-    from public.customers as c
-    where c.phone = p_phone_number
-    order by c.last_visited desc nulls last, c.id desc
-    limit 1
-$$;
-comment on function conductor.message_customer_id(text) is
-'member_id of the customer with this phone (the most recent visitor if several share it), or null.';
 
 create function conductor.recipient_time_zone(p_customer_id text, p_phone_number text)
 returns text
@@ -143,9 +132,11 @@ immutable
 parallel safe
 security invoker
 set search_path = ''
-language sql
+language plpgsql
 as $$
-    select p_message_kind = 'marketing' and p_in_reply_to is null
+begin
+    return p_message_kind = 'marketing' and p_in_reply_to is null;
+end
 $$;
 comment on function conductor.is_marketing(text, bigint) is
 'Whether quiet hours and the frequency cap apply: marketing messages that do not answer an inbound message.';
@@ -155,13 +146,15 @@ returns boolean
 stable
 security invoker
 set search_path = ''
-language sql
+language plpgsql
 as $$
-    select exists (
+begin
+    return exists (
         select from conductor.opt_outs as o
         where o.phone_number = p_phone_number
             and o.confirmation_message_id is distinct from p_message_id
-    )
+    );
+end
 $$;
 comment on function conductor.is_opted_out(text, bigint) is
 'Whether the number opted out, so that this message (when given) must not go to it; the opt-out '
@@ -263,9 +256,10 @@ immutable
 parallel safe
 security invoker
 set search_path = ''
-language sql
+language plpgsql
 as $$
-    select pg_catalog.encode(
+begin
+    return pg_catalog.encode(
         pg_catalog.sha256(
             pg_catalog.convert_to(
                 pg_catalog.jsonb_build_array(
@@ -275,7 +269,8 @@ as $$
             )
         ),
         'hex'
-    )
+    );
+end
 $$;
 comment on function conductor.inbound_message_hash(text, timestamptz, text) is
 'Duplicate-detection key of an inbound SMS: sha256 of sender, network timestamp (as an instant) and text.';
@@ -286,14 +281,16 @@ immutable
 parallel safe
 security invoker
 set search_path = ''
-language sql
+language plpgsql
 as $$
+begin
     -- Compliance keywords are whole messages: only short texts are considered, without case,
     -- spaces or punctuation ("Stop.", " STOP ", "opt-out" and "Stop all!" all count).
-    select case
+    return case
         when length(p_content) <= 40
             then nullif(upper(regexp_replace(p_content, '[^[:alnum:]]', '', 'g')), '')
-    end
+    end;
+end
 $$;
 comment on function conductor.sms_keyword(text) is
 'The text as a candidate keyword: upper case without spaces or punctuation; null for long texts.';
