@@ -238,6 +238,12 @@ class AtChannel:
             if line:
                 self._lines.append(line)
 
+    def pending(self) -> bool:
+        """Whether notices or lines are already read and wait to be handled: bytes that came
+        with a command's answer (after its final result code) are off the port, so select()
+        on it would not wake for them."""
+        return bool(self.urcs or self._lines)
+
     def _partial(self) -> str:
         return _clean(bytes(self._buffer))
 

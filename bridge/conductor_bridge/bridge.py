@@ -254,7 +254,7 @@ class Bridge:
                 if expiry is not None:
                     # Past: that message is waiting for the database to accept it; look again soon.
                     deadlines.append(expiry if expiry > now else now + 1.0)
-            if self.channel.urcs or self.read_queue:
+            if self.channel.pending() or self.read_queue:
                 deadlines.append(now)
         else:
             deadlines.append(self.modem_retry_at)

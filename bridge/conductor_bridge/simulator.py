@@ -90,6 +90,7 @@ class Fault:
 @dataclass
 class _Pending:
     urc_inside: str | None = None  # deliver the +CMTI inside the next response to this command
+    urc_after: str | None = None  # ... or right after its final result code, in the same write
 
 
 @dataclass
@@ -142,7 +143,7 @@ class ModemSimulator:
         self._scheduled: list[tuple[float, bytes]] = []
         self._inbuf = bytearray()
         self._pdu_mode: tuple[int, float] | None = None  # (announced length, since) while in '> '
-        self._pending_urcs: list[tuple[str, str]] = []  # (command prefix, urc line)
+        self._pending_urcs: list[tuple[str, str, bool]] = []  # (command prefix, urc line, after final)
         self._next_mr = 0
         self.faults: list[Fault] = []
         self.sent: list[SentPdu] = []
@@ -234,11 +235,13 @@ class ModemSimulator:
         order: list[int] | None = None,
         withhold: set[int] | frozenset[int] = frozenset(),
         urc_inside: str | None = None,
+        urc_after: str | None = None,
     ) -> list[str]:
         """Deliver an SMS from the network (split into parts when long). `order` gives the part
         numbers (1-based) in arrival order; parts in `withhold` never arrive. With `urc_inside`
         the +CMTI of each part is sent inside the response to the next command starting with
-        that text. Returns the PDUs in part order."""
+        that text; with `urc_after`, right after that response's final result code, in the same
+        write (so a reader gets both at once). Returns the PDUs in part order."""
         timestamp = timestamp or datetime.now(UTC).replace(microsecond=0)
         if reference is None:
             reference = self._random.randrange(0, 256 if iei == pdu.IEI_CONCAT_8 else 65536)
@@ -248,7 +251,7 @@ class ModemSimulator:
             for seq in sequence:
                 if seq in withhold:
                     continue
-                self._network.append((pdus[seq - 1], _Pending(urc_inside)))
+                self._network.append((pdus[seq - 1], _Pending(urc_inside, urc_after)))
         return pdus
 
     def inject_pdu(self, pdu_hex: str, urc_inside: str | None = None) -> None:
@@ -402,8 +405,9 @@ class ModemSimulator:
             mt = self._settings.cnmi[1] if len(self._settings.cnmi) > 1 else 0
             if mt in (1, 2, 3) and not self.drop_urcs:
                 urc = f'+CMTI: "{memory}",{index}'
-                if pending.urc_inside:
-                    self._pending_urcs.append((pending.urc_inside.upper(), urc))
+                if pending.urc_inside or pending.urc_after:
+                    prefix = pending.urc_inside or pending.urc_after or ""
+                    self._pending_urcs.append((prefix.upper(), urc, pending.urc_inside is None))
                 else:
                     self._emit(f"\r\n{urc}\r\n".encode())
 
@@ -474,10 +478,11 @@ class ModemSimulator:
                 info, final = [], "ERROR"
         chunks = [f"\r\n{line}\r\n".encode("latin-1") for line in info]
         inserts: list[bytes] = []
+        trailing: list[bytes] = []
         upper = command.upper()
         for entry in list(self._pending_urcs):
             if upper.startswith(entry[0]):
-                inserts.append(f"\r\n{entry[1]}\r\n".encode())
+                (trailing if entry[2] else inserts).append(f"\r\n{entry[1]}\r\n".encode())
                 self._pending_urcs.remove(entry)
         if fault is not None and fault.action == "urc":
             inserts.append(f"\r\n{fault.value}\r\n".encode())
@@ -490,7 +495,7 @@ class ModemSimulator:
         if self.garbage_probability and self._random.random() < self.garbage_probability:
             chunks.insert(0, bytes(self._random.randrange(128, 256) for _ in range(5)) + b"\r\n")
         chunks.append(f"\r\n{final}\r\n".encode())
-        self._emit(b"".join(chunks), delay)
+        self._emit(b"".join(chunks + trailing), delay)
 
     def _cme(self, code: int) -> str:
         if self._settings.cmee == 0:

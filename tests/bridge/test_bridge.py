@@ -127,6 +127,18 @@ def test_a_cmti_inside_another_response_is_not_lost(db, sim, start_bridge):
     assert scans(sim) == 1
 
 
+def test_a_cmti_read_with_a_commands_answer_is_handled_at_once(db, sim, start_bridge):
+    # The notice comes right after the OK of the deletion of the message before it, in the same
+    # read: it is off the port, so select() will not wake for it. It must not wait for the
+    # loop's next timer (5 s here: no poll, no heartbeat due).
+    bridge = start_bridge(db.url, poll_seconds=3600.0, heartbeat_seconds=3600.0)
+    wait_for(lambda: ready(bridge) and scans(sim) == 1, what="the first scan")
+    sim.inject(ALICE, "first", WHEN)
+    sim.inject(BOB, "announced after the deletion's OK", WHEN, urc_after="AT+CMGD")
+    wait_for(lambda: len(inbound(db)) == 2, timeout=2.5, what="the second message without a timer's wait")
+    assert scans(sim) == 1
+
+
 def test_parts_stay_on_the_sim_until_the_message_is_complete(db, sim, start_bridge):
     bridge = start_bridge(db.url)
     text = "Part one of three. " * 8 + "Part two of three. " * 8 + "Part three. " * 3

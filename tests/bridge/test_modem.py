@@ -83,6 +83,19 @@ def test_urc_inside_a_response_is_queued_and_the_response_parsed(sim, modem, cha
     assert [u.line for u in channel.urcs] == ['+CMTI: "SM",7']
 
 
+def test_a_cmti_after_a_final_ok_is_pending_until_polled(sim, modem, channel):
+    sim.inject("+16195550100", "first")
+    wait_for(lambda: sim.stored(), what="first stored")
+    sim.inject("+16195550101", "second", urc_after="AT+CSQ")
+    wait_for(lambda: len(sim.stored()) == 2, what="second stored")
+    channel.poll(0.05)
+    channel.urcs.clear()
+    assert modem.signal() == 21
+    assert channel.pending(), "the notice read with the OK waits to be handled"
+    channel.poll(0)
+    assert [u.line for u in channel.urcs] == ['+CMTI: "SM",2']
+
+
 def test_cmti_inside_a_listing_is_not_taken_for_a_message(sim, modem, channel):
     sim.inject("+16195550100", "first")
     wait_for(lambda: sim.stored(), what="first stored")
