@@ -213,10 +213,7 @@ begin
             and t.status = 'completed';
     end if;
 
-    perform conductor.refresh_product_affinity(v_customers);
-    -- Those customers are up to date: nothing of theirs waits for the commit any more.
-    delete from conductor.pending_affinity_refresh as p
-    where p.customer_id in (select m.member_id from unnest(v_customers) as m (member_id));
+    perform conductor.refresh_product_affinity(v_customers);  -- also takes them off the queue
     return null;
 end
 $$;
@@ -255,17 +252,12 @@ security definer
 set search_path = ''
 language plpgsql
 as $$
-declare
-    v_customers text[];
 begin
-    -- The first event of a commit takes every queued customer; any others find nothing left.
-    with taken as (
-        delete from conductor.pending_affinity_refresh as p
-        returning p.customer_id
-    )
-
-    select array_agg(t.customer_id order by t.customer_id) into v_customers from taken as t;
-    perform conductor.refresh_product_affinity(v_customers);
+    -- The first event of a commit recomputes (and so dequeues) every queued customer; any
+    -- others find the queue empty.
+    perform conductor.refresh_product_affinity(
+        array(select p.customer_id from conductor.pending_affinity_refresh as p order by p.customer_id)
+    );
     return null;
 end
 $$;

@@ -1,7 +1,8 @@
 -- Purchase history per customer and product (public.customer_product_affinity), recomputed for
 -- whole customers: the repurchase rate of every product depends on all of the customer's visits,
 -- so a new visit day can change every row of that customer (rows whose values stay put are not
--- written). Reads: transactions, transaction_items. Writes: customer_product_affinity.
+-- written). Reads: transactions, transaction_items. Writes: customer_product_affinity, and takes
+-- the customers off conductor.pending_affinity_refresh (they are current now).
 -- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
 -- planned once per session instead of on every POS sale, and their plan shapes (index lookups
 -- per customer, hashed or merged diffs) stay linear from one customer to a full rebuild; JIT is
@@ -206,9 +207,12 @@ begin
 
     select (select count(*) from deleted) + (select count(*) from updated) + (select count(*) from inserted)
     into v_rows;
+    delete from conductor.pending_affinity_refresh as p
+    where p.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id));
     return v_rows;
 end
 $$;
 comment on function conductor.refresh_product_affinity(text[]) is
 'Recomputes every customer_product_affinity row of these customers from their completed transactions '
-'(see the column comments); deletes rows of products they no longer bought. Returns rows changed.';
+'(see the column comments); deletes rows of products they no longer bought and takes the customers off '
+'conductor.pending_affinity_refresh. Returns rows changed.';

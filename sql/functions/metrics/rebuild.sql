@@ -28,7 +28,6 @@ begin
     v_patterns := conductor.refresh_visit_patterns(v_member_ids);
     -- Rows of member ids no customer has any more cannot exist (foreign keys), so every row is in scope.
     v_affinity := conductor.refresh_product_affinity(v_member_ids);
-    delete from conductor.pending_affinity_refresh;  -- everyone is current now
     v_staff := conductor.refresh_staff();
     refresh materialized view concurrently public.win_back_priority_queue;
 
