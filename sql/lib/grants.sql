@@ -48,7 +48,7 @@ end
 $grants$;
 
 -- The modem bridge: a NOLOGIN role with USAGE on conductor and EXECUTE on exactly the functions
--- of the bridge <-> SQL contract (all SECURITY DEFINER with search_path ''). An operator runs the
+-- of the bridge <-> SQL contract (all SECURITY DEFINER with search_path pg_catalog, pg_temp). An operator runs the
 -- bridge as a login role granted conductor_bridge instead of the owner. Cluster-wide like the
 -- Supabase roles: created when missing, kept by uninstall.
 do $bridge_role$

@@ -6,7 +6,7 @@ create function conductor.phone_argument(p_value text, p_argument text)
 returns text
 immutable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -25,7 +25,7 @@ create function conductor.int_argument(p_value integer, p_argument text, p_min i
 returns integer
 immutable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

@@ -6,7 +6,7 @@ create function public.get_customer_insights(phone_number text)
 returns jsonb
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare

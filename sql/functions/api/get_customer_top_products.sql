@@ -17,7 +17,7 @@ returns table (
 )
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 #variable_conflict use_column

@@ -20,7 +20,7 @@ create function conductor.bridge_store_inbound(
 returns table (message_id bigint, is_new boolean)
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 #variable_conflict use_column
@@ -111,7 +111,7 @@ create function conductor.bridge_stored_parts(p_bridge_id text, p_part_hashes te
 returns setof text
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

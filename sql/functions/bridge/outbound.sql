@@ -14,7 +14,7 @@ create function conductor.bridge_claim_outbound(p_bridge_id text)
 returns table (message_id bigint, phone_number text, content text, attempt integer)
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 #variable_conflict use_column
@@ -84,7 +84,7 @@ create function conductor.bridge_next_due_at()
 returns timestamptz
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language sql
 as $$
     select min(d.next_attempt_at)
@@ -106,7 +106,7 @@ create function conductor.claimed_message(p_bridge_id text, p_message_id bigint)
 returns public.messages
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -136,7 +136,7 @@ create function conductor.bridge_mark_sent(
 returns void
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -173,7 +173,7 @@ create function conductor.bridge_mark_failed(
 returns text
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -253,7 +253,7 @@ create function conductor.bridge_mark_unknown(p_bridge_id text, p_message_id big
 returns void
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare

@@ -9,7 +9,7 @@ create function conductor.require_bridge_id(p_bridge_id text)
 returns text
 immutable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -25,7 +25,7 @@ create function conductor.bridge_hello(p_bridge_id text, p_hostname text, p_port
 returns jsonb
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -110,7 +110,7 @@ create function conductor.bridge_heartbeat(
 returns void
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

@@ -6,7 +6,7 @@ returns text
 immutable
 parallel safe
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -51,7 +51,7 @@ create function conductor.require_phone(p_phone text, p_field text)
 returns text
 immutable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -73,7 +73,7 @@ comment on function conductor.require_phone(text, text) is
 create function conductor.tg_normalize_phone()
 returns trigger
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare

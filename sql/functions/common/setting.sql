@@ -4,7 +4,7 @@ create function conductor.setting(p_key text)
 returns jsonb
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -29,7 +29,7 @@ create function conductor.store_time_zone()
 returns text
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -43,7 +43,7 @@ create function conductor.store_today()
 returns date
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

@@ -2,7 +2,7 @@
 create function conductor.tg_set_updated_at()
 returns trigger
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

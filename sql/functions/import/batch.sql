@@ -5,7 +5,7 @@ create function conductor.import_batch_result(p_entity text, p_source text, p_ba
 returns jsonb
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language sql
 as $$
     select pg_catalog.jsonb_build_object(
@@ -30,7 +30,7 @@ create function conductor.require_import_source(p_source text)
 returns void
 immutable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

@@ -6,7 +6,7 @@ create function conductor.import_all(p_source text)
 returns jsonb
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare

@@ -12,7 +12,7 @@ create function conductor.import_products(p_source text)
 returns jsonb
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set datestyle = 'ISO, MDY'
 set timezone = 'UTC'
 set jit = off

@@ -11,7 +11,7 @@ create function conductor.import_staff(p_source text)
 returns jsonb
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set datestyle = 'ISO, MDY'
 set jit = off
 language plpgsql

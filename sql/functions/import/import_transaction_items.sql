@@ -20,7 +20,7 @@ create function conductor.import_transaction_items(p_source text)
 returns jsonb
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set jit = off
 set work_mem = '64MB'
 language plpgsql

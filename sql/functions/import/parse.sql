@@ -8,7 +8,7 @@ create function conductor.parse_timestamptz(p_value text)
 returns timestamptz
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -29,7 +29,7 @@ create function conductor.parse_date(p_value text)
 returns date
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -49,7 +49,7 @@ create function conductor.parse_text_list(p_value text)
 returns text[]
 immutable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare

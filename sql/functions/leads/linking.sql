@@ -18,7 +18,7 @@ create function conductor.customer_for_phone(p_phone_number text)
 returns text
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -40,7 +40,7 @@ create function conductor.lead_conversion_probability(p_linked boolean)
 returns numeric
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -63,7 +63,7 @@ create function conductor.tg_leads__link_customer()
 returns trigger
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -95,7 +95,7 @@ create function conductor.link_leads(p_phone_numbers text[])
 returns integer
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -132,7 +132,7 @@ create function conductor.tg_customers__link_leads()
 returns trigger
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -187,7 +187,7 @@ create function conductor.tg_leads__record_events()
 returns trigger
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

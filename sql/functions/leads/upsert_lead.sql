@@ -16,7 +16,7 @@ create function conductor.record_lead(
 returns record
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -76,7 +76,7 @@ create function conductor.upsert_lead(
 returns public.leads
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language sql
 as $$
     select (conductor.record_lead(p_phone_number, p_message, p_source, p_received_at)).lead
@@ -93,7 +93,7 @@ create function public.record_inbound_lead(
 returns jsonb
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 #variable_conflict use_variable

@@ -9,7 +9,7 @@ create function conductor.cleanup_cron_history()
 returns bigint
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare

@@ -12,7 +12,7 @@ create function public.queue_sms(
 returns bigint
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 #variable_conflict use_variable
@@ -52,7 +52,7 @@ create function public.mark_messages_read(message_ids bigint[])
 returns integer
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare

@@ -10,7 +10,7 @@ create function conductor.dispatch_campaigns()
 returns integer
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -83,7 +83,7 @@ comment on function conductor.dispatch_campaigns() is
 create function conductor.tg_messages__campaign_status()
 returns trigger
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -130,7 +130,7 @@ comment on function conductor.tg_messages__campaign_status() is
 create function conductor.tg_scheduled_messages__cancel_message()
 returns trigger
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

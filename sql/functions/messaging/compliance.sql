@@ -10,7 +10,7 @@ create function conductor.inbound_keyword_action(p_phone_number text, p_content 
 returns text
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -52,7 +52,7 @@ create function conductor.apply_consent_keyword(
 returns bigint
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare

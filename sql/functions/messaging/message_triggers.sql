@@ -18,7 +18,7 @@
 create function conductor.tg_messages__prepare_insert()
 returns trigger
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -103,7 +103,7 @@ comment on function conductor.tg_messages__prepare_insert() is
 create function conductor.tg_messages__guard_update()
 returns trigger
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -216,7 +216,7 @@ comment on function conductor.tg_messages__guard_update() is
 create function conductor.tg_messages__notify_inserted()
 returns trigger
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -236,7 +236,7 @@ comment on function conductor.tg_messages__notify_inserted() is
 create function conductor.tg_messages__notify_requeued()
 returns trigger
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -258,7 +258,7 @@ comment on function conductor.tg_messages__notify_requeued() is
 create function conductor.tg_opt_outs__cancel_queued()
 returns trigger
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -282,7 +282,7 @@ comment on function conductor.tg_opt_outs__cancel_queued() is
 create function conductor.tg_customers__link_messages()
 returns trigger
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

@@ -9,7 +9,7 @@ create function conductor.mark_sends_unknown(p_bridge_id text, p_error_code text
 returns integer
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -38,7 +38,7 @@ create function conductor.reconcile_stale_sends()
 returns integer
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

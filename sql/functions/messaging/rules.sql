@@ -11,7 +11,7 @@ returns text
 immutable
 parallel safe
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -25,7 +25,7 @@ create function conductor.notify_outbound(p_message_ids bigint[])
 returns void
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -44,7 +44,7 @@ create function conductor.lock_phone(p_phone_number text)
 returns void
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -59,7 +59,7 @@ create function conductor.recipient_time_zone(p_customer_id text, p_phone_number
 returns text
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -94,7 +94,7 @@ create function conductor.marketing_send_time(p_at timestamptz, p_time_zone text
 returns timestamptz
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -131,7 +131,7 @@ returns boolean
 immutable
 parallel safe
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -145,7 +145,7 @@ create function conductor.is_opted_out(p_phone_number text, p_message_id bigint 
 returns boolean
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -166,7 +166,7 @@ create function conductor.outbound_refusal(
 returns text
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -207,7 +207,7 @@ create function conductor.require_outbound_allowed(
 returns void
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -231,7 +231,7 @@ create function conductor.require_outbound_content(p_content text)
 returns void
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
@@ -255,7 +255,7 @@ returns text
 immutable
 parallel safe
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -280,7 +280,7 @@ returns text
 immutable
 parallel safe
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

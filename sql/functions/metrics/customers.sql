@@ -16,7 +16,7 @@ create function conductor.lock_customers(p_member_ids text[])
 returns void
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set plan_cache_mode = force_generic_plan
 set jit = off
 language plpgsql
@@ -40,7 +40,7 @@ create function conductor.refresh_customers(
 returns record
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set plan_cache_mode = force_generic_plan
 set jit = off
 language plpgsql
@@ -185,7 +185,7 @@ create function conductor.refresh_scores()
 returns integer
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set jit = off
 language plpgsql
 as $$

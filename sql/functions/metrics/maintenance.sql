@@ -12,7 +12,7 @@ create function conductor.tg_transactions__maintain()
 returns trigger
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set jit = off
 language plpgsql
 as $$
@@ -161,7 +161,7 @@ create function conductor.tg_transaction_items__maintain()
 returns trigger
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set jit = off
 language plpgsql
 as $$
@@ -227,7 +227,7 @@ create function conductor.defer_affinity_refresh(p_member_ids text[])
 returns void
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -249,7 +249,7 @@ create function conductor.tg_pending_affinity_refresh__apply()
 returns trigger
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -271,7 +271,7 @@ create function conductor.tg_customers__init_metrics()
 returns trigger
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -287,7 +287,7 @@ create function conductor.tg_customers__registered_on()
 returns trigger
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -303,7 +303,7 @@ create function conductor.tg_thresholds__rescore()
 returns trigger
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -322,7 +322,7 @@ create function conductor.tg_settings__store_time_zone()
 returns trigger
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
@@ -345,7 +345,7 @@ create function conductor.tg_transactions__truncate()
 returns trigger
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

@@ -9,7 +9,7 @@ create function conductor.nightly_refresh()
 returns jsonb
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare

@@ -12,7 +12,7 @@ create function conductor.refresh_product_affinity(p_member_ids text[])
 returns integer
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set plan_cache_mode = force_generic_plan
 set jit = off
 language plpgsql

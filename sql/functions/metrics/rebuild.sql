@@ -7,7 +7,7 @@ create function conductor.rebuild_all()
 returns jsonb
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare

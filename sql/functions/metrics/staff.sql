@@ -14,7 +14,7 @@ create function conductor.apply_staff_deltas(p_deltas jsonb)
 returns integer
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set plan_cache_mode = force_generic_plan
 set jit = off
 language plpgsql
@@ -105,7 +105,7 @@ create function conductor.refresh_staff()
 returns integer
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set jit = off
 language plpgsql
 as $$

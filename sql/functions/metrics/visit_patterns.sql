@@ -11,7 +11,7 @@ create function conductor.refresh_visit_patterns(p_member_ids text[])
 returns integer
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set plan_cache_mode = force_generic_plan
 set jit = off
 language plpgsql
@@ -171,7 +171,7 @@ create function conductor.refresh_visit_deviation()
 returns integer
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare

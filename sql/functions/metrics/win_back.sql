@@ -5,7 +5,7 @@ create function conductor.refresh_win_back()
 returns boolean
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

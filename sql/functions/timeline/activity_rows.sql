@@ -33,7 +33,7 @@ returns table (
 )
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 -- The filters below fold away with constant parameters (every row, or one customer's rows
 -- through their indexes); a generic plan could not use the indexes.
 set plan_cache_mode = force_custom_plan

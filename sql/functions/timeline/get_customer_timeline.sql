@@ -18,7 +18,7 @@ create function public.get_customer_timeline(
 returns jsonb
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set plan_cache_mode = force_custom_plan
 language plpgsql
 as $$

@@ -4,7 +4,7 @@ create function conductor.refresh_activity_timeline()
 returns boolean
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

@@ -12,7 +12,7 @@ create function conductor.reporting_parameters(
 returns record
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin

@@ -1,5 +1,6 @@
--- Every package function pins search_path (splinter lint 0011), security definer functions
--- pin it to '' and are not executable by anon or authenticated (lints 0028/0029), every
+-- Every package function pins search_path to pg_catalog, pg_temp (splinter lint 0011; pg_temp named
+-- last, so a caller's temporary objects never shadow a type or table), security definer functions
+-- are not executable by anon or authenticated (lints 0028/0029), every
 -- function and view has a comment, views are security_invoker or not exposed, and no
 -- extension lives in public (lint 0014).
 begin;
@@ -10,8 +11,8 @@ select is_empty(
       from pg_catalog.pg_proc as p
       where p.pronamespace in ('public'::regnamespace, 'conductor'::regnamespace)
         and not exists (select from pg_catalog.pg_depend as d where d.objid = p.oid and d.deptype = 'e')
-        and not coalesce(p.proconfig::text[] && array['search_path=', 'search_path=""'], false)$$,
-    'every function sets search_path to empty'
+        and not coalesce(p.proconfig::text[] @> array['search_path=pg_catalog, pg_temp'], false)$$,
+    'every function pins search_path to pg_catalog, pg_temp'
 );
 
 select is_empty(
