@@ -34,8 +34,8 @@ select set_eq(
 select is_empty(
     $$select c.signature from contract as c
       join pg_catalog.pg_proc as p on p.oid = c.signature::regprocedure
-      where not p.prosecdef or not p.proconfig @> array['search_path=""']$$,
-    'each is security definer with an empty search_path'
+      where not p.prosecdef or not p.proconfig @> array['search_path=pg_catalog, pg_temp']$$,
+    'each is security definer with search_path pinned to pg_catalog, pg_temp'
 );
 select is_empty(
     $$select c.oid::regclass::text from pg_catalog.pg_class as c
