@@ -2,7 +2,7 @@
 -- the next ones (last_message follows the newest message; the first source is kept), returning
 -- the lead after linking. conductor.upsert_lead is the same operation with the signature inbound
 -- SMS handling calls. Both refuse a malformed number with 22023 naming phone_number. The RPC is
--- security definer with an empty search_path, executable by service_role only.
+-- security definer with search_path pg_catalog, pg_temp, executable by service_role only.
 begin;
 select plan(24);
 
@@ -16,11 +16,11 @@ select is(
 );
 select is(
     (
-        select p.prosecdef and p.proconfig @> array['search_path=""']
+        select p.prosecdef and p.proconfig @> array['search_path=pg_catalog, pg_temp']
         from pg_catalog.pg_proc as p
         where p.oid = 'public.record_inbound_lead(text,text,text)'::regprocedure
     ),
-    true, 'record_inbound_lead is security definer with search_path '''''
+    true, 'record_inbound_lead is security definer with search_path pg_catalog, pg_temp'
 );
 select is(
     (

@@ -1,6 +1,6 @@
 -- n8n writes public.leads and public.customers as service_role, which cannot reach the conductor
 -- schema: the linking and history triggers run as their owner (security definer, search_path
--- ''), so its plain updates and deletes still link, promote and record events.
+-- pg_catalog, pg_temp), so its plain updates and deletes still link, promote and record events.
 begin;
 select plan(11);
 
@@ -11,8 +11,8 @@ select is_empty(
           'conductor.tg_leads__record_events()'::regprocedure,
           'conductor.tg_customers__link_leads()'::regprocedure
       )
-        and not (p.prosecdef and p.proconfig @> array['search_path=""'])$$,
-    'the lead triggers are security definer with an empty search_path'
+        and not (p.prosecdef and p.proconfig @> array['search_path=pg_catalog, pg_temp'])$$,
+    'the lead triggers are security definer with search_path pg_catalog, pg_temp'
 );
 
 insert into public.customers (member_id, name, phone) values

@@ -1,4 +1,4 @@
--- The AI read API: each RPC is STABLE, SECURITY DEFINER with search_path '', has named
+-- The AI read API: each RPC is STABLE, SECURITY DEFINER with search_path pg_catalog, pg_temp, has named
 -- arguments (PostgREST maps JSON keys to them) and no overload, and only service_role may
 -- execute it; the maintenance, refresh and rebuild functions stay private in conductor.
 begin;
@@ -17,8 +17,8 @@ select is_empty(
 );
 select is_empty(
     $$select r.signature from rpc as r inner join pg_catalog.pg_proc as p on p.oid = to_regprocedure(r.signature)
-      where p.provolatile <> 's' or not p.prosecdef or not p.proconfig @> array['search_path=""']$$,
-    'every RPC is STABLE and SECURITY DEFINER with search_path pinned to empty'
+      where p.provolatile <> 's' or not p.prosecdef or not p.proconfig @> array['search_path=pg_catalog, pg_temp']$$,
+    'every RPC is STABLE and SECURITY DEFINER with search_path pinned to pg_catalog, pg_temp'
 );
 select is_empty(
     $$select r.signature from rpc as r inner join pg_catalog.pg_proc as p on p.oid = to_regprocedure(r.signature)

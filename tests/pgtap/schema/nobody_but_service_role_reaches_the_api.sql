@@ -2,7 +2,7 @@
 -- service_role can use the public tables, views and functions; the conductor schema is
 -- reachable by neither API role.
 begin;
-select plan(9);
+select plan(11);
 
 select is_empty(
     $$select c.oid::regclass::text || ' ' || p.privilege_type
@@ -31,8 +31,28 @@ select ok(not has_schema_privilege('service_role', 'conductor', 'USAGE'), 'servi
 select is_empty(
     $$select object_identity from conductor.package_objects
       where object_kind = 'table' and object_identity like 'public.%'
+        and object_identity not in ('public.customer_visit_patterns', 'public.customer_product_affinity')
         and not has_table_privilege('service_role', object_identity, 'SELECT, INSERT, UPDATE, DELETE')$$,
-    'service_role can read and write every public table'
+    'service_role can read and write every public table it feeds'
+);
+
+select is_empty(
+    $$select c.oid::regclass::text
+      from pg_catalog.pg_class as c
+      where c.oid in ('public.customer_visit_patterns'::regclass, 'public.customer_product_affinity'::regclass)
+        and (not has_table_privilege('service_role', c.oid, 'SELECT')
+             or has_table_privilege('service_role', c.oid, 'INSERT, UPDATE, DELETE'))$$,
+    'service_role reads the derived tables and cannot write them'
+);
+
+select is_empty(
+    $$select c.oid::regclass::text || ' ' || p.privilege_type
+      from pg_catalog.pg_class as c
+      cross join (values ('TRUNCATE'), ('REFERENCES'), ('TRIGGER')) as p (privilege_type)
+      where c.relnamespace in ('public'::regnamespace, 'conductor'::regnamespace)
+        and c.relkind in ('r', 'v', 'm', 'p')
+        and has_table_privilege('service_role', c.oid, p.privilege_type)$$,
+    'service_role can neither truncate, reference nor attach a trigger to any package table'
 );
 
 select is_empty(

@@ -8,11 +8,11 @@ select plan(21);
 select function_returns('public', 'get_customer_timeline', array['text', 'integer', 'timestamp with time zone'], 'jsonb');
 select is(
     (
-        select p.provolatile::text || p.prosecdef::text || (p.proconfig @> array['search_path=""'])::text
+        select p.provolatile::text || p.prosecdef::text || (p.proconfig @> array['search_path=pg_catalog, pg_temp'])::text
         from pg_catalog.pg_proc as p
         where p.oid = 'public.get_customer_timeline(text,integer,timestamptz)'::regprocedure
     ),
-    'struetrue', 'stable, security definer, search_path '''''
+    'struetrue', 'stable, security definer, search_path pg_catalog, pg_temp'
 );
 select is(
     (
