@@ -28,9 +28,12 @@ def test_documented_n8n_login_reads_and_writes_like_service_role(seeded_db, logi
             (phone,),
         ).fetchone()[0]
         assert inbound is not None and queued is not None
-        assert conn.execute(
-            "select count(*) from public.messages where phone_number = %s", (phone,)
-        ).fetchone()[0] == 2
+        assert (
+            conn.execute("select count(*) from public.messages where phone_number = %s", (phone,)).fetchone()[
+                0
+            ]
+            == 2
+        )
         # And nothing beyond the API: the private schema stays closed.
         try:
             conn.execute("select count(*) from conductor.settings")
