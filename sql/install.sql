@@ -32,6 +32,7 @@
 
 -- Code: private functions first, then triggers, views and the public API.
 \ir functions/common/setting.sql
+\ir functions/common/error_text.sql
 \ir functions/common/phone.sql
 \ir functions/common/updated_at.sql
 \ir triggers/common.sql

@@ -15,11 +15,17 @@ as $$
 begin
     if p_bridge_id is null or btrim(p_bridge_id) = '' then
         raise exception 'p_bridge_id: a bridge identity is required' using errcode = '22023';
+    elsif length(p_bridge_id) > 200 or p_bridge_id ~ '[[:cntrl:]]' then
+        raise exception 'p_bridge_id: % is not a bridge identity (at most 200 printable characters)',
+            conductor.error_excerpt(p_bridge_id)
+            using errcode = '22023',
+                  hint = 'The bridge uses <hostname>:<port> unless --bridge-id says otherwise.';
     end if;
     return p_bridge_id;
 end
 $$;
-comment on function conductor.require_bridge_id(text) is 'Raises 22023 naming p_bridge_id when it is empty.';
+comment on function conductor.require_bridge_id(text) is
+'Raises 22023 naming p_bridge_id when it is empty, longer than 200 characters or holds control characters.';
 
 create function conductor.bridge_hello(p_bridge_id text, p_hostname text, p_port text, p_bridge_version text)
 returns jsonb

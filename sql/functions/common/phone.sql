@@ -58,7 +58,8 @@ declare
     v_phone text := conductor.normalize_phone(p_phone);
 begin
     if v_phone is null and p_phone is not null and btrim(p_phone) <> '' then
-        raise exception '%: "%" is not a phone number that can be written in E.164', p_field, p_phone
+        raise exception '%: % is not a phone number that can be written in E.164',
+            p_field, conductor.error_excerpt(p_phone)
             using errcode = '22023',
                   hint = 'Use +<country code><number>, or a 10-digit US number such as (619) 977-3020.';
     end if;
