@@ -1,5 +1,9 @@
 """What is on the SIM, and which complete inbound messages it holds.
 
+Only PDUs that decode completely get in: a PDU that is cut (fewer octets than its header's
+<length> or its user data length announce) or not hex is never stored, so its slot is never
+deleted; the bridge reads it again.
+
 The bridge keeps every part of a concatenated SMS on the SIM until all parts are there (then it
 stores the joined text) or until the multipart timeout (then it stores what arrived, the missing
 parts marked in the text). Nothing is deleted here: the bridge deletes a message's slots only
@@ -25,9 +29,6 @@ from datetime import datetime
 from conductor_bridge import pdu
 
 log = logging.getLogger("conductor_bridge.inbound")
-
-UNDECODABLE_SENDER = "undecodable"
-UNDECODABLE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -88,52 +89,49 @@ class _Group:
 
 
 class SimInventory:
-    """The bridge's picture of the SIM: decoded messages by index, and undecodable slots."""
+    """The bridge's picture of the SIM: the decoded message of each slot read intact."""
 
     def __init__(self) -> None:
         self._slots: dict[int, _Slot] = {}
-        self._bad: dict[int, tuple[str, int]] = {}  # index -> (hex, times seen)
 
     def __len__(self) -> int:
-        return len(self._slots) + len(self._bad)
+        return len(self._slots)
 
     def indexes(self) -> set[int]:
-        return set(self._slots) | set(self._bad)
+        return set(self._slots)
 
-    def add(self, index: int, pdu_hex: str, now: float) -> None:
-        """Record the PDU read from slot `index` (a new PDU in a known slot replaces the old)."""
+    def add(self, index: int, pdu_hex: str, now: float, length: int | None = None) -> bool:
+        """Record the PDU read from slot `index` (a new PDU in a known slot replaces the old);
+        `length` is the TPDU length its header announced. A PDU that does not decode completely
+        is not recorded, and what the slot held before is forgotten: False."""
         known = self._slots.get(index)
         if known is not None and known.pdu_hex == pdu_hex:
-            return
+            return True
         try:
-            message = pdu.decode_deliver(pdu_hex)
+            message = pdu.decode_deliver(pdu_hex, length=length)
         except pdu.PduError as exc:
             self._slots.pop(index, None)
-            previous = self._bad.get(index)
-            count = previous[1] + 1 if previous and previous[0] == pdu_hex else 1
-            self._bad[index] = (pdu_hex, count)
-            log.warning("slot %d: cannot decode PDU (%s), seen %d time(s)", index, exc, count)
-            return
-        self._bad.pop(index, None)
+            log.warning("slot %d: PDU not recorded (%s)", index, exc)
+            return False
         first_seen = known.first_seen if known is not None else now
         self._slots[index] = _Slot(index, pdu_hex, message, first_seen)
+        return True
 
-    def replace_all(self, stored: list[tuple[int, str]], now: float) -> None:
-        """A full listing of the storage: forget slots that are no longer there."""
-        listed = {index for index, _ in stored}
+    def replace_all(
+        self, stored: list[tuple[int, str]] | list[tuple[int, str, int | None]], now: float
+    ) -> None:
+        """A full listing of the storage, as (index, pdu hex[, length]): forget slots that are no
+        longer there (or no longer read intact)."""
+        listed = {item[0] for item in stored}
         for index in list(self._slots):
             if index not in listed:
                 del self._slots[index]
-        for index in list(self._bad):
-            if index not in listed:
-                del self._bad[index]
-        for index, pdu_hex in stored:
-            self.add(index, pdu_hex, now)
+        for item in stored:
+            self.add(item[0], item[1], now, item[2] if len(item) > 2 else None)
 
-    def forget(self, indexes: tuple[int, ...] | list[int]) -> None:
+    def forget(self, indexes: tuple[int, ...] | list[int] | set[int]) -> None:
         for index in indexes:
             self._slots.pop(index, None)
-            self._bad.pop(index, None)
 
     def _groups(self) -> tuple[list[InboundMessage], list[_Group]]:
         singles: list[InboundMessage] = []
@@ -171,8 +169,8 @@ class SimInventory:
 
     def ready(self, now: float, multipart_timeout: float, storage_full: bool = False) -> list[InboundMessage]:
         """Messages to store now: single SMS, complete groups, groups older than the timeout,
-        undecodable slots seen often enough, and, when the storage is full, the oldest
-        incomplete group (so the network can deliver its missing parts)."""
+        and, when the storage is full, the oldest incomplete group (so the network can deliver
+        its missing parts)."""
         singles, groups = self._groups()
         out = list(singles)
         waiting: list[_Group] = []
@@ -185,18 +183,6 @@ class SimInventory:
             oldest = min(waiting, key=lambda g: g.first_seen)
             log.warning("storage full: storing an incomplete message early to make room")
             out.append(_joined(oldest))
-        for index, (pdu_hex, count) in sorted(self._bad.items()):
-            if count >= UNDECODABLE_ATTEMPTS:
-                out.append(
-                    InboundMessage(
-                        sender=UNDECODABLE_SENDER,
-                        text=f"[undecodable SMS PDU] {pdu_hex}",
-                        timestamp=None,
-                        modem_index=index,
-                        indexes=(index,),
-                        parts=1,
-                    )
-                )
         return out
 
     def unchecked_parts(self) -> dict[str, int]:

@@ -155,10 +155,12 @@ class _Reader:
 
 def _from_hex(pdu_hex: str) -> bytes:
     cleaned = "".join(pdu_hex.split())
+    if len(cleaned) % 2:
+        raise PduError(f"PDU has an odd number of hex digits ({len(cleaned)})")
     try:
         return binascii.unhexlify(cleaned)
-    except (binascii.Error, ValueError) as exc:
-        raise PduError(f"PDU is not valid hex: {exc}") from None
+    except (binascii.Error, ValueError):
+        raise PduError("PDU is not valid hex") from None
 
 
 def _swap_bcd_decode(data: bytes) -> str:
@@ -324,9 +326,20 @@ def _parse_udh(header: bytes) -> Concat | None:
     return concat
 
 
+def user_data_octets(udl: int, alphabet: str) -> int:
+    """Octets of user data (header included) that a user data length announces: UDL counts
+    septets in GSM-7, so ceil(UDL * 7 / 8) octets; octets otherwise (TS 23.040 9.2.3.16)."""
+    return (udl * 7 + 7) // 8 if alphabet == "gsm7" else udl
+
+
 def _decode_user_data(reader: _Reader, udhi: bool, dcs: int, udl: int) -> tuple[str, str, bytes, int | None]:
     alphabet, message_class, compressed = _parse_dcs(dcs)
-    data = reader.rest()
+    septets_counted = alphabet == "gsm7" and not compressed
+    limit = 160 if septets_counted else 140
+    if udl > limit:
+        raise PduError(f"user data length {udl} exceeds {limit} {'septets' if septets_counted else 'octets'}")
+    # Fewer octets than the length announces is a cut PDU, never a shorter text.
+    data = reader.take(user_data_octets(udl, "gsm7" if septets_counted else alphabet), "user data")
     header = b""
     header_octets = 0
     if udhi:
@@ -342,11 +355,12 @@ def _decode_user_data(reader: _Reader, udhi: bool, dcs: int, udl: int) -> tuple[
     if alphabet == "gsm7":
         header_bits = header_octets * 8
         header_septets = (header_bits + 6) // 7
+        if header_septets > udl:
+            raise PduError(f"user data header of {header_octets} octets is longer than the user data")
         fill = header_septets * 7 - header_bits
-        count = max(udl - header_septets, 0)
-        septets = gsm7.unpack(data[header_octets:], count, fill)
+        septets = gsm7.unpack(data[header_octets:], udl - header_septets, fill)
         return gsm7.decode(septets), "gsm7", header, message_class
-    payload = data[header_octets:udl] if udl >= header_octets else b""
+    payload = data[header_octets:]
     if alphabet == "ucs2":
         if len(payload) % 2:
             payload = payload[:-1]
@@ -359,11 +373,24 @@ def _decode_user_data(reader: _Reader, udhi: bool, dcs: int, udl: int) -> tuple[
 # SMS-DELIVER
 
 
-def decode_deliver(pdu_hex: str, has_smsc: bool = True) -> Deliver:
-    """Decode an SMS-DELIVER as AT+CMGR/AT+CMGL return it (with the SMSC field)."""
+def _check_length(reader: _Reader, length: int | None) -> None:
+    """After the SMSC field: the TPDU must have exactly `length` octets (when given)."""
+    if length is None:
+        return
+    actual = len(reader.data) - reader.pos
+    if actual != length:
+        raise PduError(f"PDU has {actual} TPDU octets where the modem announced {length}")
+
+
+def decode_deliver(pdu_hex: str, has_smsc: bool = True, length: int | None = None) -> Deliver:
+    """Decode an SMS-DELIVER as AT+CMGR/AT+CMGL return it (with the SMSC field). `length`
+    is the <length> of the +CMGR/+CMGL/+CMT header (TPDU octets, SMSC field not counted): a PDU
+    of another length, or with fewer user data octets than its user data length announces, is
+    a cut PDU and raises PduError, so a prefix of a text is never taken for the text."""
     raw = _from_hex(pdu_hex)
     reader = _Reader(raw)
     smsc = _read_smsc(reader) if has_smsc else None
+    _check_length(reader, length)
     first = reader.octet("first octet")
     mti = first & 0x03
     if mti != 0:
@@ -390,12 +417,14 @@ def decode_deliver(pdu_hex: str, has_smsc: bool = True) -> Deliver:
     )
 
 
-def pdu_type(pdu_hex: str, has_smsc: bool = True) -> int:
-    """The message type indicator of a PDU: 0 deliver, 1 submit, 2 status report."""
+def pdu_type(pdu_hex: str, has_smsc: bool = True, length: int | None = None) -> int:
+    """The message type indicator of a PDU: 0 deliver, 1 submit, 2 status report. With
+    `length` (TPDU octets, as +CMGL/+CMGR announce them), a PDU of another TPDU length raises PduError."""
     raw = _from_hex(pdu_hex)
     reader = _Reader(raw)
     if has_smsc:
         _read_smsc(reader)
+    _check_length(reader, length)
     return reader.octet("first octet") & 0x03
 
 

@@ -1,13 +1,13 @@
 """Reassembly of what is on the SIM into messages to store: parts stay until complete or timed
-out, references that repeat, duplicate copies, surrogate pairs split by the sender, undecodable
-slots."""
+out, references that repeat, duplicate copies, surrogate pairs split by the sender, and cut PDUs,
+which are never recorded (so never stored, so never deleted)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from conductor_bridge import pdu
-from conductor_bridge.inbound import UNDECODABLE_ATTEMPTS, UNDECODABLE_SENDER, SimInventory
+from conductor_bridge.inbound import SimInventory
 
 WHEN = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 ALICE = "+16195550100"
@@ -124,17 +124,29 @@ def test_first_seen_survives_a_rescan_so_the_timeout_runs_from_arrival():
     assert inventory.next_expiry(TIMEOUT) == TIMEOUT
 
 
-def test_undecodable_slot_is_kept_until_seen_repeatedly_then_stored_raw():
-    bad = "07911326040000F0040B9113466100"  # truncated
+def test_a_cut_pdu_is_never_recorded_however_often_it_is_seen():
+    bad = "07911326040000F0040B9113466100"  # cut inside the originating address
     inventory = SimInventory()
-    for attempt in range(1, UNDECODABLE_ATTEMPTS):
-        inventory.add(9, bad, float(attempt))
-        assert inventory.ready(0.0, TIMEOUT) == []
-    inventory.add(9, bad, 9.0)
-    [message] = inventory.ready(0.0, TIMEOUT)
-    assert message.sender == UNDECODABLE_SENDER
-    assert message.text == f"[undecodable SMS PDU] {bad}"
-    assert message.indexes == (9,)
+    for attempt in range(10):
+        assert inventory.add(9, bad, float(attempt)) is False
+        assert inventory.ready(float(attempt), TIMEOUT, storage_full=True) == []
+    assert len(inventory) == 0
+
+
+def test_a_pdu_cut_inside_its_user_data_is_never_recorded_and_replaces_nothing():
+    [good] = pdu.encode_deliver(ALICE, "the whole text, not a prefix of it", WHEN)
+    length = pdu.tpdu_length(good)
+    inventory = SimInventory()
+    assert inventory.add(4, good, 0.0, length) is True
+    # The same slot read again with its tail lost: the earlier decode is not kept either, the
+    # bridge reads the slot again before anything is stored or deleted.
+    assert inventory.add(4, good[:-8], 1.0, length) is False
+    assert inventory.add(4, good[:-8], 2.0) is False  # user data shorter than its length says
+    assert inventory.ready(2.0, TIMEOUT) == []
+    inventory.replace_all([(4, good, length)], 3.0)
+    [message] = inventory.ready(3.0, TIMEOUT)
+    assert message.text == "the whole text, not a prefix of it"
+    assert inventory.add(4, good + "00", 4.0, length) is False  # longer than announced
 
 
 def test_a_garbled_read_followed_by_a_good_one_is_the_good_one():

@@ -283,3 +283,93 @@ def test_a_submit_is_not_a_deliver():
     with pytest.raises(pdu.PduError, match="not an SMS-DELIVER"):
         pdu.decode_deliver(submit)
     assert pdu.pdu_type(submit) == 1
+
+
+# -- cut PDUs: never a shorter text ---------------------------------------------------------------
+
+
+def _deliver_8bit(user_data: str, udl: int, udhi: bool = False) -> str:
+    """An 8-bit SMS-DELIVER built field by field, with the user data and its length as given."""
+    first = "44" if udhi else "04"
+    scts = pdu.encode_timestamp(WHEN).hex().upper()
+    return f"00{first}0B915155214365F70004{scts}{udl:02X}{user_data}"
+
+
+CUT_CASES = {
+    "gsm7": (pdu.encode_deliver("+15551234567", "Is the store open on Sunday?", WHEN)[0], None),
+    "gsm7 with header": (pdu.encode_deliver("+15551234567", "Sunday? " * 30, WHEN, reference=9)[0], 9),
+    "ucs2": (pdu.encode_deliver("+15551234567", "Open on Sunday? 🌿", WHEN)[0], None),
+    "ucs2 with header": (pdu.encode_deliver("+15551234567", "Sunday 🌿 " * 12, WHEN, reference=9)[0], 9),
+    "8bit": (_deliver_8bit("DEADBEEF01", 5), None),
+    "8bit with header": (_deliver_8bit("050003090201DEADBEEF", 10, udhi=True), 9),
+}
+
+
+@pytest.mark.parametrize("case", list(CUT_CASES))
+def test_user_data_shorter_than_its_length_is_an_error_not_a_shorter_text(case):
+    whole, reference = CUT_CASES[case]
+    message = pdu.decode_deliver(whole, length=pdu.tpdu_length(whole))
+    assert message.encoding == case.split()[0]
+    assert (message.concat.reference if message.concat else None) == reference
+    assert message.text
+    for octets in range(1, 5):
+        cut = whole[: -2 * octets]
+        # Also when the announced length agrees with the cut PDU (the header line was damaged too).
+        for length in (None, pdu.tpdu_length(cut)):
+            with pytest.raises(pdu.PduError, match="truncated while reading user data"):
+                pdu.decode_deliver(cut, length=length)
+
+
+def test_gsm7_user_data_needs_exactly_ceil_udl_times_7_over_8_octets():
+    scts = pdu.encode_timestamp(WHEN).hex().upper()
+    for text in ("hi", "x" * 8, "y" * 9, "z" * 160):
+        septets = gsm7.encode(text)
+        packed = gsm7.pack(septets).hex().upper()
+        assert len(packed) // 2 == (len(septets) * 7 + 7) // 8
+        whole = f"00040B915155214365F70000{scts}{len(septets):02X}{packed}"
+        assert pdu.decode_deliver(whole).text == text
+        with pytest.raises(pdu.PduError, match="user data"):
+            pdu.decode_deliver(whole[:-2])
+
+
+def test_a_user_data_header_longer_than_the_user_data_is_an_error():
+    with pytest.raises(pdu.PduError, match="user data header truncated"):
+        pdu.decode_deliver(_deliver_8bit("05000309", 4, udhi=True))
+    with pytest.raises(pdu.PduError, match="user data header indicated but user data is empty"):
+        pdu.decode_deliver(_deliver_8bit("", 0, udhi=True))
+
+
+def test_a_user_data_length_beyond_one_sms_is_an_error():
+    scts = pdu.encode_timestamp(WHEN).hex().upper()
+    with pytest.raises(pdu.PduError, match="161 exceeds 160 septets"):
+        pdu.decode_deliver(f"00040B915155214365F70000{scts}A1" + "00" * 141)
+    with pytest.raises(pdu.PduError, match="141 exceeds 140 octets"):
+        pdu.decode_deliver(_deliver_8bit("00" * 141, 141))
+
+
+def test_a_pdu_of_another_length_than_announced_is_an_error():
+    whole = pdu.encode_deliver("+15551234567", "Is the store open on Sunday?", WHEN)[0]
+    length = pdu.tpdu_length(whole)
+    assert pdu.decode_deliver(whole, length=length).text == "Is the store open on Sunday?"
+    assert pdu.pdu_type(whole, length=length) == 0
+    for announced in (length - 1, length + 1, 0):
+        with pytest.raises(pdu.PduError, match=f"TPDU octets where the modem announced {announced}$"):
+            pdu.decode_deliver(whole, length=announced)
+        with pytest.raises(pdu.PduError, match="announced"):
+            pdu.pdu_type(whole, length=announced)
+    # The SMSC field is not part of the TPDU length: a PDU with and without it.
+    bare_smsc = "00" + whole[2 + 2 * int(whole[:2], 16) :]
+    assert pdu.decode_deliver(bare_smsc, length=length).text == "Is the store open on Sunday?"
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        ("0004A", "odd number of hex digits"),
+        ("00G4", "not valid hex"),
+        ("07911326040000F0040B91134661008", "odd number"),
+    ],
+)
+def test_odd_or_non_hex_digits_are_errors(bad, error):
+    with pytest.raises(pdu.PduError, match=error):
+        pdu.decode_deliver(bad)
