@@ -1,6 +1,7 @@
 -- Opens every install and uninstall: one lock so two deploys never interleave, the private
 -- schema `conductor` with the package registry, and the Supabase API roles when a plain
--- PostgreSQL lacks them. Writes: conductor.package_objects (created if missing).
+-- PostgreSQL lacks them; the install's helpers (pg_temp.claim_table, pg_temp.add_check).
+-- Writes: conductor.package_objects (created if missing).
 select pg_advisory_xact_lock(hashtext('conductor install'));
 
 set local client_min_messages = warning;
@@ -62,3 +63,61 @@ begin
     on conflict do nothing;
 end
 $claim$;
+
+-- Adds a package CHECK constraint to a table that may already hold rows, convergently: added when
+-- missing, validated when every stored row passes, never failing the install over old data.
+-- p_business_key: an expression over the row (alias t) naming it in a data issue.
+-- p_clear_set: for an optional column, what to set on a stored row that fails the check (the column
+-- to null, and any value derived from it); each such value is recorded in conductor.data_issues
+-- (action field_cleared) first. Without it the stored rows are kept as they are and the constraint
+-- stays NOT VALID (new and changed rows are checked), with a warning; a later install validates it
+-- once those rows are fixed.
+create function pg_temp.add_check(
+    p_table text,
+    p_constraint text,
+    p_check text,
+    p_field text,
+    p_business_key text,
+    p_clear_set text default null
+) returns void
+language plpgsql as $add_check$
+declare
+    v_table regclass := p_table::regclass;
+    v_validated boolean;
+    v_failing bigint;
+begin
+    select c.convalidated into v_validated
+    from pg_catalog.pg_constraint as c
+    where c.conrelid = v_table and c.conname = p_constraint;
+    if v_validated then
+        return;
+    end if;
+    if v_validated is null then
+        if p_clear_set is not null then
+            if to_regclass('conductor.data_issues') is not null then
+                execute format(
+                    'insert into conductor.data_issues (entity, business_key, field, bad_value, problem, action) '
+                    'select %L, %s, %L, t.%I::text, %L, ''field_cleared'' from %s as t where not (%s)',
+                    split_part(p_table, '.', 2), p_business_key, p_field, p_field,
+                    format('%s is outside the plausible range (check %s); cleared on upgrade', p_field, p_constraint),
+                    v_table, p_check
+                );
+            end if;
+            execute format('update %s set %s where not (%s)', v_table, p_clear_set, p_check);
+        end if;
+        execute format('alter table %s add constraint %I check (%s) not valid', v_table, p_constraint, p_check);
+    end if;
+    execute format('select count(*) from %s where not (%s)', v_table, p_check) into v_failing;
+    if v_failing = 0 then
+        execute format('alter table %s validate constraint %I', v_table, p_constraint);
+    else
+        raise warning using
+            message = format(
+                '%s stored row(s) of %s fail check constraint %s (%s): kept as they are; the constraint checks '
+                'new and changed rows and the next install validates it once they are fixed',
+                v_failing, v_table, p_constraint, p_field
+            ),
+            hint = format('select * from %s where not (%s);', v_table, p_check);
+    end if;
+end
+$add_check$;

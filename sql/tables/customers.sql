@@ -50,6 +50,14 @@ create table if not exists public.customers (
     ),
     constraint customers_lead_score_check check (lead_score between 6 and 30)
 );
+-- A registration date from 2000-01-01 to tomorrow. On an upgrade, a stored date outside the range
+-- is cleared (with date_joined, which derives from it) and recorded in conductor.data_issues.
+select pg_temp.add_check(
+    'public.customers', 'customers_registered_on_plausible',
+    $$registered_on >= '2000-01-01'::date and registered_on <= current_date + 1$$,
+    'registered_on', 't.member_id',
+    'registered_on = null, date_joined = first_visited, updated_at = now()'
+);
 create index if not exists customers_phone_idx on public.customers (phone);
 create index if not exists customers_last_visited_idx on public.customers (last_visited);
 
@@ -73,7 +81,8 @@ comment on column public.customers.state is 'State or province.';
 comment on column public.customers.zip_code is 'Postal code.';
 comment on column public.customers.time_zone is
 'IANA time zone for quiet hours when it differs from the store''s; null means the store''s.';
-comment on column public.customers.registered_on is 'Registration date from the POS, if known.';
+comment on column public.customers.registered_on is
+'Registration date from the POS, if known: from 2000-01-01 to tomorrow (customers_registered_on_plausible).';
 comment on column public.customers.total_visits is
 'Maintained: distinct calendar days (store_time_zone) with at least one completed sale.';
 comment on column public.customers.total_sales is 'Maintained: completed sale transactions (orders).';

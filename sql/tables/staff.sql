@@ -25,6 +25,13 @@ create table if not exists public.staff (
     constraint staff_staff_name_check check (staff_name <> ''),
     constraint staff_total_transactions_check check (total_transactions >= 0 and total_refunds >= 0)
 );
+-- A hire date from 2000-01-01 to a year ahead (a hire may be planned). On an upgrade, a stored date
+-- outside the range is cleared and recorded in conductor.data_issues.
+select pg_temp.add_check(
+    'public.staff', 'staff_hire_date_plausible',
+    $$hire_date >= '2000-01-01'::date and hire_date <= current_date + 366$$,
+    'hire_date', $$t.staff_name || ' @ ' || t.shop_location$$, 'hire_date = null, updated_at = now()'
+);
 
 alter table public.staff enable row level security;
 
@@ -37,7 +44,8 @@ comment on column public.staff.shop_location is 'Store location; null for transa
 comment on column public.staff.employee_id is 'Employee number, if known.';
 comment on column public.staff.role is 'Position.';
 comment on column public.staff.is_active is 'Currently employed.';
-comment on column public.staff.hire_date is 'Date hired.';
+comment on column public.staff.hire_date is
+'Date hired: from 2000-01-01 to a year ahead (staff_hire_date_plausible).';
 comment on column public.staff.total_transactions is 'Maintained: completed sale transactions handled.';
 comment on column public.staff.total_refunds is 'Maintained: completed refund transactions handled.';
 comment on column public.staff.gross_sales is 'Maintained: dollars of the completed sales handled.';

@@ -138,6 +138,87 @@ def test_upgrade_from_last_release_keeps_every_row(empty_db, pg_cluster) -> None
         pg_cluster.psql(f'drop database "{fresh_name}"')
 
 
+BAD_DATES = """
+insert into public.customers (member_id, name, registered_on) values ('M1', 'Ada', '0001-01-01');
+insert into public.staff (staff_name, shop_location, hire_date) values ('Sam', 'Downtown', '-infinity');
+insert into public.products (product_id, sku, name, leafly_data_updated)
+values ('P1', 'SKU-1', 'x', 'infinity');
+insert into public.transactions (transaction_id, customer_id, "date", total_amount)
+values ('T1', 'M1', '2026-10-01 18:30+00', 53.00), ('T-INF', null, 'infinity', 5.00);
+"""
+
+
+def row_counts(database) -> dict[str, int]:
+    tables = ["public.customers", "public.staff", "public.products", "public.transactions"]
+    return {t: database.scalar(f"select count(*) from {t}") for t in tables}
+
+
+def test_upgrade_over_implausible_dates_keeps_every_row_and_does_not_fail(empty_db) -> None:
+    installer.run_script(empty_db.url, latest_release())
+    empty_db.execute(BAD_DATES)
+    before = row_counts(empty_db)
+
+    output = installer.install(empty_db.url)
+
+    # The transaction (date is required) is kept as it is; its constraint waits, NOT VALID.
+    assert "transactions_date_plausible" in output and "WARNING" in output
+    after = row_counts(empty_db)
+    assert after == before
+    assert (
+        empty_db.scalar("select date::text from public.transactions where transaction_id = 'T-INF'")
+        == "infinity"
+    )
+    validated = dict(
+        empty_db.rows("select conname, convalidated from pg_constraint where conname like '%%plausible'")
+    )
+    assert validated == {
+        "transactions_date_plausible": False,
+        "customers_registered_on_plausible": True,
+        "staff_hire_date_plausible": True,
+        "products_leafly_data_updated_plausible": True,
+    }
+    # Optional dates are cleared, each recorded with its value.
+    assert empty_db.rows(
+        "select entity, business_key, field, bad_value, action from conductor.data_issues order by entity"
+    ) == [
+        ("customers", "M1", "registered_on", "0001-01-01", "field_cleared"),
+        ("products", "P1", "leafly_data_updated", "infinity", "field_cleared"),
+        ("staff", "Sam @ Downtown", "hire_date", "-infinity", "field_cleared"),
+    ]
+    # date_joined, the earlier of registered_on and the first visit, is now the first visit.
+    assert empty_db.rows("select registered_on, date_joined = first_visited from public.customers") == [
+        (None, True)
+    ]
+    # New and changed rows are checked all the same, and the member's sales are maintained.
+    with pytest.raises(psycopg.errors.CheckViolation, match="transactions_date_plausible"):
+        empty_db.execute(
+            "insert into public.transactions (transaction_id, date, total_amount) "
+            "values ('T-NEW', '-infinity', 1)"
+        )
+    empty_db.execute(
+        "insert into public.transactions (transaction_id, customer_id, date, total_amount) "
+        "values ('T2', 'M1', now() - interval '1 day', 10)"
+    )
+    assert empty_db.scalar("select total_visits from public.customers where member_id = 'M1'") == 2
+
+    # Once the stored row is fixed, the next install validates the constraint, and a further
+    # install changes nothing.
+    empty_db.execute(
+        "update public.transactions set date = '2026-10-02 12:00+00' where transaction_id = 'T-INF'"
+    )
+    output = installer.install(empty_db.url)
+    assert "transactions_date_plausible" not in output
+    assert (
+        empty_db.scalar(
+            "select convalidated from pg_constraint where conname = 'transactions_date_plausible'"
+        )
+        is True
+    )
+    issues = empty_db.scalar("select count(*) from conductor.data_issues")
+    installer.install(empty_db.url)
+    assert empty_db.scalar("select count(*) from conductor.data_issues") == issues
+
+
 def broken_tree(tmp_path: Path) -> Path:
     """A copy of the package whose last manifest file ends in an error."""
     root = tmp_path / "broken"

@@ -1,7 +1,8 @@
 -- conductor.import_customers(source): staged customers -> public.customers, upserted by
 -- member_id in one statement. A row without member_id, or an earlier row of a member_id that
 -- appears again later in the batch, is rejected. A value that cannot be used (a phone that is
--- not a phone, a bad date or number, an unknown time zone, a malformed email) is left out and
+-- not a phone, a bad number, an unknown time zone, a malformed email, a registered_on that is not a
+-- date or lies outside 2000-01-01 to tomorrow, the customers_registered_on_plausible bounds) is left out and
 -- recorded, and the customer is still imported: a new customer gets the field empty, an
 -- existing one keeps its stored value. Only the POS columns are written; the metrics belong to
 -- the maintenance functions.
@@ -89,7 +90,12 @@ begin
                 p.loyalty_points_value is null or p.loyalty_points_value < 0
                 or p.loyalty_points_value >= 1e10
             ) as loyalty_points_bad,
-            p.registered_on is not null and p.registered_on_value is null as registered_on_bad,
+            case
+                when p.registered_on is null then null
+                when p.registered_on_value is null then 'registered_on is not a date'
+                when p.registered_on_value < '2000-01-01'::date then 'registered_on is before 2000-01-01'
+                when p.registered_on_value > current_date + 1 then 'registered_on is in the future'
+            end as registered_on_problem,
             p.email is not null and not p.email_ok as email_bad,
             p.time_zone is not null and not p.time_zone_ok as time_zone_bad
         from parsed as p
@@ -113,7 +119,8 @@ begin
             k.state,
             k.zip_code,
             case when k.time_zone_bad then e.time_zone else k.time_zone end as time_zone,
-            case when k.registered_on_bad then e.registered_on else k.registered_on_value end as registered_on
+            case when k.registered_on_problem is not null then e.registered_on else k.registered_on_value end
+                as registered_on
         from checked as k
         left join public.customers as e on e.member_id = k.member_id
         where k.rejection is null
@@ -147,8 +154,8 @@ begin
                 'loyalty_points is not a number >= 0', 'field_cleared'
             ),
             (
-                k.rejection is null and k.registered_on_bad, 'registered_on', k.registered_on,
-                'registered_on is not a date', 'field_cleared'
+                k.rejection is null and k.registered_on_problem is not null, 'registered_on', k.registered_on,
+                k.registered_on_problem, 'field_cleared'
             ),
             (
                 k.rejection is null and k.email_bad, 'email', k.email,

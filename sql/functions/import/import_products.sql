@@ -3,7 +3,8 @@
 -- product_id that appears again later in the batch, and a row whose sku another product already
 -- has (in the catalogue, or in a later row of the batch). A bad number, flag, list or time is
 -- left out and recorded; the product is still imported (a new product gets the field empty or
--- at its default, an existing one keeps its stored value).
+-- at its default, an existing one keeps its stored value). A leafly_data_updated outside
+-- 2000-01-01 to a day ahead (the products_leafly_data_updated_plausible bounds) is a bad time.
 -- Reads and deletes conductor.staging_products; writes public.products,
 -- conductor.import_batches, conductor.data_issues.
 
@@ -169,7 +170,14 @@ begin
             h.flavors is not null and h.flavors_value is null as flavors_bad,
             h.terpenes is not null and h.terpenes_value is null as terpenes_bad,
             h.parent_strains is not null and h.parent_strains_value is null as parent_strains_bad,
-            h.leafly_data_updated is not null and h.leafly_data_updated_value is null as leafly_data_updated_bad
+            case
+                when h.leafly_data_updated is null then null
+                when h.leafly_data_updated_value is null then 'leafly_data_updated is not a timestamp'
+                when h.leafly_data_updated_value < '2000-01-01 00:00:00+00'::timestamptz
+                    then 'leafly_data_updated is before 2000-01-01'
+                when h.leafly_data_updated_value > pg_catalog.now() + interval '1 day'
+                    then 'leafly_data_updated is in the future'
+            end as leafly_data_updated_problem
         from sku_holders as h
         left join public.products as e on e.sku = h.sku and e.product_id <> h.product_id
     ),
@@ -210,7 +218,10 @@ begin
             k.lineage,
             k.image_url,
             k.leafly_url,
-            case when k.leafly_data_updated_bad then e.leafly_data_updated else k.leafly_data_updated_value end
+            case
+                when k.leafly_data_updated_problem is not null then e.leafly_data_updated
+                else k.leafly_data_updated_value
+            end
                 as leafly_data_updated
         from checked as k
         left join public.products as e on e.product_id = k.product_id
@@ -293,8 +304,8 @@ begin
                 'parent_strains is not a list', 'field_cleared'
             ),
             (
-                k.rejection is null and k.leafly_data_updated_bad, 'leafly_data_updated', k.leafly_data_updated,
-                'leafly_data_updated is not a timestamp', 'field_cleared'
+                k.rejection is null and k.leafly_data_updated_problem is not null, 'leafly_data_updated',
+                k.leafly_data_updated, k.leafly_data_updated_problem, 'field_cleared'
             )
         ) as i (hit, field, bad_value, problem, action)
         where i.hit

@@ -1,7 +1,8 @@
 -- conductor.import_staff(source): staged staff -> public.staff, upserted by
 -- (staff_name, shop_location) in one statement. Rejected: a row without either key part, and an
 -- earlier row of a key that appears again later in the batch. Left out and recorded (the row is
--- still imported): a bad hire_date or is_active, and an employee_id another staff row already has.
+-- still imported): a bad is_active, an employee_id another staff row already has, and a hire_date
+-- that is not a date or lies outside 2000-01-01 to a year ahead (the staff_hire_date_plausible bounds).
 -- The performance columns belong to the maintenance functions.
 -- Reads and deletes conductor.staging_staff; writes public.staff, conductor.import_batches,
 -- conductor.data_issues.
@@ -78,7 +79,12 @@ begin
             r.*,
             coalesce(r.invalid, case when r.row_number < r.last_row then 'duplicate' end) as rejection,
             r.is_active is not null and r.is_active_value is null as is_active_bad,
-            r.hire_date is not null and r.hire_date_value is null as hire_date_bad,
+            case
+                when r.hire_date is null then null
+                when r.hire_date_value is null then 'hire_date is not a date'
+                when r.hire_date_value < '2000-01-01'::date then 'hire_date is before 2000-01-01'
+                when r.hire_date_value > current_date + 366 then 'hire_date is more than a year ahead'
+            end as hire_date_problem,
             r.employee_id is not null and (
                 exists (
                     select from public.staff as o
@@ -102,7 +108,7 @@ begin
                 when k.is_active_bad or k.is_active is null then coalesce(e.is_active, true)
                 else k.is_active_value
             end as is_active,
-            case when k.hire_date_bad then e.hire_date else k.hire_date_value end as hire_date
+            case when k.hire_date_problem is not null then e.hire_date else k.hire_date_value end as hire_date
         from checked as k
         left join public.staff as e on e.staff_name = k.staff_name and e.shop_location = k.shop_location
         where k.rejection is null
@@ -143,8 +149,8 @@ begin
                 'is_active is not true or false', 'field_cleared'
             ),
             (
-                k.rejection is null and k.hire_date_bad, 'hire_date', k.hire_date,
-                'hire_date is not a date', 'field_cleared'
+                k.rejection is null and k.hire_date_problem is not null, 'hire_date', k.hire_date,
+                k.hire_date_problem, 'field_cleared'
             )
         ) as i (hit, field, bad_value, problem, action)
         where i.hit

@@ -2,6 +2,10 @@
 -- raising, so an import can record the problem as a data issue and go on. Numbers and flags are
 -- checked inline in the import statements (a regular expression is faster than a function
 -- call per value); dates, times and lists need the server's own parser, wrapped here.
+-- The server's special date inputs are not data: epoch, infinity and -infinity, and the words
+-- that mean a day relative to the clock (now, today, tomorrow, yesterday, allballs) read as null.
+-- Whether a date is plausible (from 2000-01-01 on, not in the future) is the importer's check,
+-- against the same bounds as the tables' *_plausible constraints.
 -- Reads nothing, writes nothing.
 
 create function conductor.parse_timestamptz(p_value text)
@@ -11,18 +15,23 @@ security invoker
 set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
+declare
+    v_value timestamptz;
 begin
-    if p_value is null or btrim(p_value) = '' then
+    if p_value is null or btrim(p_value) = ''
+        or p_value ~* '(epoch|infinity|now|today|tomorrow|yesterday|allballs)' then
         return null;
     end if;
-    return p_value::timestamptz;
+    v_value := p_value::timestamptz;
+    return case when pg_catalog.isfinite(v_value) then v_value end;
 exception
     when data_exception then
         return null;
 end
 $$;
 comment on function conductor.parse_timestamptz(text) is
-'Timestamp from text, or null when it is not one. A value without a zone is read in the session '
+'Timestamp from text, or null when it is not one (also for infinity, epoch and the words now, today, '
+'tomorrow, yesterday and allballs, which are not data). A value without a zone is read in the session '
 'TimeZone (the import functions set it to the store''s) and the session DateStyle (ISO, MDY).';
 
 create function conductor.parse_date(p_value text)
@@ -32,18 +41,23 @@ security invoker
 set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
+declare
+    v_value date;
 begin
-    if p_value is null or btrim(p_value) = '' then
+    if p_value is null or btrim(p_value) = ''
+        or p_value ~* '(epoch|infinity|now|today|tomorrow|yesterday|allballs)' then
         return null;
     end if;
-    return p_value::date;
+    v_value := p_value::date;
+    return case when pg_catalog.isfinite(v_value) then v_value end;
 exception
     when data_exception then
         return null;
 end
 $$;
 comment on function conductor.parse_date(text) is
-'Calendar date from text (ISO or the session DateStyle, ISO, MDY during imports), or null when it is not one.';
+'Calendar date from text (ISO or the session DateStyle, ISO, MDY during imports), or null when it is not one '
+'(also for infinity, epoch and the words now, today, tomorrow, yesterday and allballs, which are not data).';
 
 create function conductor.parse_text_list(p_value text)
 returns text[]
