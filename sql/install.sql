@@ -29,6 +29,7 @@
 \ir tables/other_sender_messages.sql
 \ir tables/inbound_parts.sql
 \ir tables/pending_affinity_refresh.sql
+\ir tables/derived_revisions.sql
 
 -- Code: private functions first, then triggers, views and the public API.
 \ir functions/common/setting.sql
@@ -92,6 +93,9 @@
 \ir functions/api/get_customer_top_products.sql
 \ir functions/api/get_overdue_customers.sql
 \ir functions/api/get_win_back_targets.sql
+
+-- Derived tables whose formulas changed since their rows were written are recomputed.
+\ir lib/converge_derived.sql
 
 -- Schedules.
 \ir cron/begin.sql

@@ -1,6 +1,8 @@
 -- Per customer and product: how often and how much they bought it, maintained by Conductor
 -- from completed transactions (refunds reduce the amounts; voided ones count nowhere). One row
 -- per (customer, sku) with at least one completed sale line; lines without a sku count nowhere.
+-- The columns named in seed 000 compute its formulas (docs/seed-fidelity.md); repurchase_share and
+-- avg_unit_price_weighted are the package's own measures.
 select pg_temp.claim_table('public', 'customer_product_affinity');
 create table if not exists public.customer_product_affinity (
     customer_id text not null,
@@ -13,7 +15,7 @@ create table if not exists public.customer_product_affinity (
     total_spent numeric(14, 2) not null default 0,
     first_purchased date,
     last_purchased date,
-    avg_price_paid numeric(12, 2),
+    avg_price_paid numeric,
     repurchase_rate numeric(5, 4),
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
@@ -24,11 +26,40 @@ create table if not exists public.customer_product_affinity (
     references public.products (sku) on update cascade on delete cascade,
     constraint customer_product_affinity_repurchase_rate_check check (repurchase_rate between 0 and 1)
 );
+-- Seed 000's AVG(unit_price) is unrounded; an install before it stored a rounded unit-weighted
+-- average. Dropping a numeric typmod rewrites nothing; conductor.converge_derived_formulas()
+-- recomputes the values.
+do $types$
+begin
+    if (
+        select a.atttypmod from pg_catalog.pg_attribute as a
+        where a.attrelid = 'public.customer_product_affinity'::regclass and a.attname = 'avg_price_paid'
+    ) <> -1 then
+        alter table public.customer_product_affinity alter column avg_price_paid type numeric;
+    end if;
+end
+$types$;
+-- The package's own measures, beside the seed's.
+alter table public.customer_product_affinity add column if not exists repurchase_share numeric(5, 4);
+alter table public.customer_product_affinity add column if not exists avg_unit_price_weighted numeric(12, 2);
+do $checks$
+begin
+    if not exists (
+        select from pg_catalog.pg_constraint
+        where
+            conrelid = 'public.customer_product_affinity'::regclass
+            and conname = 'customer_product_affinity_repurchase_share_check'
+    ) then
+        alter table public.customer_product_affinity add constraint customer_product_affinity_repurchase_share_check
+        check (repurchase_share between 0 and 1);
+    end if;
+end
+$checks$;
 create index if not exists customer_product_affinity_product_sku_idx
 on public.customer_product_affinity (product_sku);
 -- A customer's products in the order of their ranking (conductor.ranked_product_affinity), with the
 -- category: the SMS context reads its top 3 products from the front of it and its favourite
--- category from it alone. A new visit that only moves repurchase_rate keeps its updates HOT.
+-- category from it alone. A new visit that only moves repurchase_share keeps its updates HOT.
 create index if not exists customer_product_affinity_ranked_idx
 on public.customer_product_affinity (customer_id, purchase_count desc, total_spent desc, last_purchased desc, product_sku)
 include (category);
@@ -43,16 +74,23 @@ comment on column public.customer_product_affinity.product_sku is 'Product (prod
 comment on column public.customer_product_affinity.product_name is 'Product name as sold on the latest sale line.';
 comment on column public.customer_product_affinity.category is 'Category as sold on the latest sale line.';
 comment on column public.customer_product_affinity.brand is 'Brand as sold on the latest sale line.';
-comment on column public.customer_product_affinity.purchase_count is 'Completed sale transactions containing the product.';
+comment on column public.customer_product_affinity.purchase_count is
+'Completed sale transactions containing the product (two lines of it on one receipt are one purchase).';
 comment on column public.customer_product_affinity.units_purchased is 'Units on those sale lines (refunds not deducted).';
 comment on column public.customer_product_affinity.total_spent is
 'Dollars on its completed sale lines minus the dollars on its completed refund lines: net spend.';
 comment on column public.customer_product_affinity.first_purchased is 'Local date of the first completed sale with it.';
 comment on column public.customer_product_affinity.last_purchased is 'Local date of the latest completed sale with it.';
 comment on column public.customer_product_affinity.avg_price_paid is
-'Dollars on its sale lines / units on them, rounded to cents: the unit price actually paid.';
+'Seed 000: AVG(unit_price) over its completed sale lines, unrounded (each line counts once, whatever its '
+'quantity or discount). See avg_unit_price_weighted for the price actually paid per unit.';
+comment on column public.customer_product_affinity.avg_unit_price_weighted is
+'Package extension: dollars on its completed sale lines / units on them, rounded to cents: the unit price '
+'actually paid, weighted by units and net of line discounts.';
 comment on column public.customer_product_affinity.repurchase_rate is
-'Of the customer''s visits after the first purchase of this product, the share in which they bought '
-'it again (0-1, 4 decimals); null until the customer has visited again.';
+'Seed 000: 1.0 if the product was bought more than once (purchase_count > 1), else 0.0.';
+comment on column public.customer_product_affinity.repurchase_share is
+'Package extension: of the customer''s visits after the first purchase of this product, the share in which '
+'they bought it again (0-1, 4 decimals); null until the customer has visited again.';
 comment on column public.customer_product_affinity.created_at is 'Row creation time.';
 comment on column public.customer_product_affinity.updated_at is 'Last change.';

@@ -27,10 +27,15 @@ insert into conductor.settings (key, value, description) values
 ('marketing_cap_messages', '2', 'At most this many marketing messages per number ...'),
 ('marketing_cap_days', '7', '... within this many days'),
 (
-    'default_offer', '"$10 off your next purchase"',
+    'default_offer', '"$10 off next purchase"',
     'Win-back offer for customers whose favourite category has no row in conductor.offers'
 )
 on conflict (key) do nothing;
+-- Seed 000's ELSE offer is "$10 off next purchase"; installs before this one wrote another text.
+-- Only a row still holding that earlier default is brought to the seed's; an owner's text stays.
+update conductor.settings
+set value = '"$10 off next purchase"', updated_at = now()
+where key = 'default_offer' and value = '"$10 off your next purchase"';
 
 select pg_temp.claim_table('conductor', 'vip_tiers');
 create table if not exists conductor.vip_tiers (
@@ -172,6 +177,11 @@ insert into conductor.settings (key, value, description) values
     'win_back_score_weights', '{"lifetime_value": 0.3, "visit": 2, "recency": 30, "loyalty_point": 0.2}',
     'win_back_score = lifetime_value x lifetime_value + total_visits x visit + recency / days since the last '
     'visit + loyalty_points x loyalty_point (the seeds'' 0.3, 10 x 0.2, 100 x 0.3 and 0.2)'
+),
+(
+    'win_back_min_days_since_last_visit', '30',
+    'The win-back queue takes lapsed customers whose days since the last visit are more than this (seed 000: '
+    'days_since_last_visit > 30)'
 )
 on conflict (key) do nothing;
 

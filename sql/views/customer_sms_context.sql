@@ -29,7 +29,9 @@ select
     a.first_purchased,
     a.last_purchased,
     a.avg_price_paid,
-    a.repurchase_rate
+    a.avg_unit_price_weighted,
+    a.repurchase_rate,
+    a.repurchase_share
 from public.customer_product_affinity as a
 left join public.products as p on a.product_sku = p.sku;
 comment on view conductor.ranked_product_affinity is
@@ -87,8 +89,11 @@ select
     c.last_visited,
     vp.avg_days_between_visits,
     vp.visit_consistency_score,
+    vp.visit_regularity_score,
     vp.predicted_next_visit,
-    c.as_of_date - vp.predicted_next_visit as days_late,
+    vp.predicted_next_visit_rounded,
+    -- seed 000's last_visit_deviation_days as of today
+    c.as_of_date - vp.predicted_next_visit_rounded as days_late,
     -- Arrays in their subquery's order (to_jsonb(array((...))), [] when empty; the inner parentheses
     -- keep the linter's parser on track) rather than ordered aggregates: the rows already come in
     -- that order from the indexes, so nothing is sorted twice. The catalogue is read only for lines
@@ -121,7 +126,8 @@ select
                     'purchase_count', a.purchase_count,
                     'total_spent', a.total_spent,
                     'last_purchased', a.last_purchased,
-                    'repurchase_rate', a.repurchase_rate
+                    'repurchase_rate', a.repurchase_rate,
+                    'repurchase_share', a.repurchase_share
                 )
             from (
                 select
@@ -132,7 +138,8 @@ select
                     a3.purchase_count,
                     a3.total_spent,
                     a3.last_purchased,
-                    a3.repurchase_rate
+                    a3.repurchase_rate,
+                    a3.repurchase_share
                 from public.customer_product_affinity as a3
                 where a3.customer_id = c.member_id
                 order by a3.purchase_count desc, a3.total_spent desc, a3.last_purchased desc, a3.product_sku asc
@@ -273,10 +280,21 @@ comment on column public.customer_sms_context.days_since_last_visit is 'Days fro
 comment on column public.customer_sms_context.lead_score is '3R + 2F + M as of today (6-30).';
 comment on column public.customer_sms_context.lead_segment is 'hot, warm, cool or cold as of today.';
 comment on column public.customer_sms_context.days_late is
-'Today - predicted_next_visit: positive means late against their own rhythm; null with fewer than 2 visits.';
+'Today - predicted_next_visit_rounded = days since the last visit - AVG(gap)::int, seed 000''s '
+'last_visit_deviation_days as of today: positive means late against their own rhythm; null with fewer than '
+'2 visits.';
+comment on column public.customer_sms_context.visit_consistency_score is
+'Seed 000''s consistency score (customer_visit_patterns): 0 with one gap, else 10 - STDDEV/AVG of the gaps.';
+comment on column public.customer_sms_context.visit_regularity_score is
+'Extension: 10 x (1 - population CV of the gaps), 0-10; null with fewer than 2 gaps.';
+comment on column public.customer_sms_context.predicted_next_visit is
+'Seed 000: last visit + the mean gap, the fraction of a day truncated.';
+comment on column public.customer_sms_context.predicted_next_visit_rounded is
+'Extension: last visit + the mean gap rounded to whole days.';
 comment on column public.customer_sms_context.favorite_products is
 'Top 3 products: [{product_sku, product_name, brand, category, purchase_count, total_spent, last_purchased, '
-'repurchase_rate}], most purchased first.';
+'repurchase_rate (seed 000: 1.0 if bought more than once, else 0.0), repurchase_share (extension: share of '
+'later visits with it again)}], most purchased first.';
 comment on column public.customer_sms_context.recent_purchases is
 'Last 3 completed sales, newest first: [{transaction_id, purchased_at, purchase_date, shop_location, '
 'staff_name, total_amount, items: [{product_sku, product_name, category, quantity, total_price}]}].';

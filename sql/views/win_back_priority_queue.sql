@@ -1,8 +1,12 @@
 -- The win-back queue: lapsed customers worth a text, best first, with the offer for their
--- favourite category. One row per phone number (the best-scoring customer on it), never an
+-- favourite category. Membership is seed 000's: churn risk above the lowest level (Medium or
+-- High) and more than win_back_min_days_since_last_visit (30) days since the last visit, with a
+-- phone; beyond the seed, one row per phone number (the best-scoring customer on it) and never an
 -- opted-out number. A materialized view refreshed concurrently by the pg_cron job
--- conductor_refresh_win_back (sql/cron/refresh_win_back.sql); public.get_win_back_targets reads
--- it page by page and drops anyone who visited or opted out since the refresh.
+-- conductor_refresh_win_back (sql/cron/refresh_win_back.sql), by every conductor.import_all and
+-- conductor.rebuild_all, and after a nightly refresh that changed customers;
+-- public.get_win_back_targets reads it page by page and drops anyone who visited or opted out
+-- since the refresh.
 -- Reads: public.customer_sms_context, conductor.offers, conductor.churn_levels, conductor.settings.
 create materialized view public.win_back_priority_queue as
 with weights as (
@@ -16,7 +20,8 @@ with weights as (
 ),
 
 lapsed as (
-    -- Lapsed: any churn level above the lowest (Medium or High with the default levels).
+    -- Lapsed: any churn level above the lowest (Medium or High with the default levels) and more
+    -- than the setting's days (seed 000: days_since_last_visit > 30) since the last visit.
     select
         v.*,
         round(
@@ -35,6 +40,10 @@ lapsed as (
         and v.churn_risk <> (
             select l.level from conductor.churn_levels as l
             order by l.min_days limit 1
+        )
+        and v.days_since_last_visit > (
+            select (s.value #>> '{}')::integer from conductor.settings as s
+            where s.key = 'win_back_min_days_since_last_visit'
         )
 ),
 
@@ -74,8 +83,10 @@ create unique index win_back_priority_queue_phone_idx on public.win_back_priorit
 create unique index win_back_priority_queue_priority_rank_idx on public.win_back_priority_queue (priority_rank);
 
 comment on materialized view public.win_back_priority_queue is
-'Lapsed customers (churn risk above the lowest level) with a phone that has not opted out, one row per '
-'phone, ranked by the win-back score. Refreshed hourly by pg_cron (conductor_refresh_win_back); read '
+'Lapsed customers (seed 000: churn risk above the lowest level and more than '
+'win_back_min_days_since_last_visit, by default 30, days since the last visit) with a phone that has not '
+'opted out, one row per phone, ranked by the win-back score. Refreshed by every import_all and rebuild_all, '
+'after a nightly refresh that changed customers, and hourly by pg_cron (conductor_refresh_win_back); read '
 'through get_win_back_targets(page, page_size) for live opt-out and visit checks.';
 comment on column public.win_back_priority_queue.priority_rank is 'Position in the queue, 1 = best target.';
 comment on column public.win_back_priority_queue.customer_id is 'Customer (customers.member_id).';
@@ -84,7 +95,8 @@ comment on column public.win_back_priority_queue.win_back_score is
 'weights of the win_back_score_weights setting (by default the seeds'' 0.3, 10 x 0.2, 100 x 0.3, 0.2).';
 comment on column public.win_back_priority_queue.favorite_category is 'Category with the most product purchases.';
 comment on column public.win_back_priority_queue.recommended_offer is
-'conductor.offers.offer_text for the favourite category, else the default_offer setting.';
+'conductor.offers.offer_text for the favourite category, else the default_offer setting (seed 000: 20% off '
+'all vapes, Buy 2 get 1 free edibles, else $10 off next purchase).';
 comment on column public.win_back_priority_queue.customers_sharing_phone is
 'Customers with this phone; the row is the best-scoring of them.';
 comment on column public.win_back_priority_queue.as_of_date is 'Store date of the refresh.';

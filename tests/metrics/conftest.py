@@ -21,13 +21,14 @@ DERIVED = {
     ),
     "public.customer_visit_patterns": (
         "customer_id",
-        "total_visits, avg_days_between_visits, visit_consistency_score, predicted_next_visit, "
-        "last_visit_deviation_days, longest_gap_days, shortest_gap_days",
+        "total_visits, avg_days_between_visits, visit_consistency_score, visit_regularity_score, "
+        "predicted_next_visit, predicted_next_visit_rounded, last_visit_deviation_days, longest_gap_days, "
+        "shortest_gap_days",
     ),
     "public.customer_product_affinity": (
         "customer_id, product_sku",
         "product_name, category, brand, purchase_count, units_purchased, total_spent, first_purchased, "
-        "last_purchased, avg_price_paid, repurchase_rate",
+        "last_purchased, avg_price_paid, avg_unit_price_weighted, repurchase_rate, repurchase_share",
     ),
     "public.staff": (
         "staff_name, shop_location",

@@ -324,30 +324,40 @@ def test_product_affinity_by_hand(shop: Shop):
     today = shop.today()
     # Visits: 40, 30, 20 and 10 days ago (the refund and the voided sale are not visits).
     # SKU-A: bought 40, 30, 10 days ago (3 sales, 4 units, $78), $20 refunded; after its first
-    # purchase the customer visited 3 times and bought it again on 2 of them.
+    # purchase the customer visited 3 times and bought it again on 2 of them. Unit prices on its
+    # sale lines: 20, 18, 20 (seed 000's AVG(unit_price)); $78 / 4 units = 19.50 per unit paid.
     a = rows["SKU-A"]
-    assert (a["purchase_count"], a["units_purchased"], a["total_spent"], a["avg_price_paid"]) == (
+    assert (a["purchase_count"], a["units_purchased"], a["total_spent"], a["avg_unit_price_weighted"]) == (
         3,
         4,
         D("58.00"),
         D("19.50"),
     )
+    assert abs(a["avg_price_paid"] - D(58) / 3) < D("1e-12")
     assert (a["first_purchased"], a["last_purchased"]) == (today - timedelta(40), today - timedelta(10))
-    assert (a["repurchase_rate"], a["product_name"], a["category"]) == (D("0.6667"), "A new name", "Flower")
-    b = rows["SKU-B"]  # 40 and 20 days ago: again on 1 of the 3 later visits; the voided sale counts nowhere
-    assert (b["purchase_count"], b["units_purchased"], b["total_spent"], b["repurchase_rate"]) == (
-        2,
-        2,
-        D("30.00"),
-        D("0.3333"),
-    )
-    c = rows["SKU-C"]  # once, 30 days ago; 2 visits since, without it
-    assert (c["purchase_count"], c["total_spent"], c["avg_price_paid"], c["repurchase_rate"]) == (
+    assert (a["repurchase_share"], a["repurchase_rate"], a["product_name"], a["category"]) == (
+        D("0.6667"),
         1,
-        D("10.00"),
-        D("10.00"),
-        D("0.0000"),
+        "A new name",
+        "Flower",
     )
+    b = rows["SKU-B"]  # 40 and 20 days ago: again on 1 of the 3 later visits; the voided sale counts nowhere
+    assert (
+        b["purchase_count"],
+        b["units_purchased"],
+        b["total_spent"],
+        b["repurchase_share"],
+        b["repurchase_rate"],
+    ) == (2, 2, D("30.00"), D("0.3333"), 1)
+    c = rows["SKU-C"]  # once, 30 days ago; 2 visits since, without it
+    assert (
+        c["purchase_count"],
+        c["total_spent"],
+        c["avg_price_paid"],
+        c["avg_unit_price_weighted"],
+        c["repurchase_share"],
+        c["repurchase_rate"],
+    ) == (1, D("10.00"), D("10.00"), D("10.00"), D("0.0000"), 0)
     # Refunded but never bought: no row; a line without a sku: no row.
     assert set(rows) == {"SKU-A", "SKU-B", "SKU-C"}
 
@@ -361,7 +371,7 @@ def test_product_affinity_by_hand(shop: Shop):
     shop.customer("AFF-ONCE")
     shop.sale("AFF-ONCE", 1, "10.00", lines=[Line("SKU-A", "10.00")])
     once = shop.row("select * from public.customer_product_affinity where customer_id = 'AFF-ONCE'")
-    assert once["repurchase_rate"] is None and once["product_name"] is None
+    assert once["repurchase_share"] is None and once["repurchase_rate"] == 0 and once["product_name"] is None
     assert (
         shop.row("select * from public.customer_sms_context where member_id = 'AFF-ONCE'")[
             "favorite_products"
@@ -371,6 +381,8 @@ def test_product_affinity_by_hand(shop: Shop):
     assert_maintained_equals_rebuild(shop.conn)
 
 
+# The package's own rhythm measures (visit_regularity_score, predicted_next_visit_rounded) and the
+# seed columns that agree with them; tests/metrics/test_seed_formulas.py checks seed 000's formulas.
 @pytest.mark.parametrize(
     ("days_ago", "expected"),
     [
@@ -381,7 +393,7 @@ def test_product_affinity_by_hand(shop: Shop):
         ([21, 14, 7], (3, D("7.00"), D("10.00"), 0, 0, 7, 7)),
         # gaps 1, 1, 10: mean 4, sd 4.243, CV 1.06 >= 1: score 0
         ([20, 19, 18, 8], (4, D("4.00"), D("0.00"), -4, 4, 10, 1)),
-        # two visits: one gap, no consistency yet
+        # two visits: one gap, no regularity yet
         ([30, 20], (2, D("10.00"), None, -10, 10, 10, 10)),
         # one visit: no gap at all
         ([5], (1, None, None, None, None, None, None)),
@@ -395,11 +407,12 @@ def test_visit_patterns_by_hand(shop: Shop, days_ago, expected):
     row = shop.row("select * from public.customer_visit_patterns where customer_id = 'VP'")
     visits, mean, score, next_in, late, longest, shortest = expected
     predicted = None if next_in is None else today + timedelta(next_in)
+    mean_gap = row["avg_days_between_visits"]
     assert (
         row["total_visits"],
-        row["avg_days_between_visits"],
-        row["visit_consistency_score"],
-        row["predicted_next_visit"],
+        None if mean_gap is None else round(mean_gap, 2),
+        row["visit_regularity_score"],
+        row["predicted_next_visit_rounded"],
         row["last_visit_deviation_days"],
         row["longest_gap_days"],
         row["shortest_gap_days"],

@@ -1428,8 +1428,9 @@ def insert_messages_and_leads(conn: psycopg.Connection, dataset: Dataset) -> tup
 def load(url: str, scale: float = 1.0, seed: int = 42, *, as_of: date | None = None) -> str:
     """Generate the demo data and load it through the import path; returns a one-paragraph report.
 
-    Everything happens in one transaction: staging, conductor.import_all, messages and leads.
-    Loading the same (scale, seed, as_of) again changes no row."""
+    Everything happens in one transaction: staging, conductor.import_all, messages and leads, and
+    the refresh of the materialized views (so the win-back queue is full at once). Loading the
+    same (scale, seed, as_of) again changes no row."""
     started = time.monotonic()
     dataset = generate(scale=scale, seed=seed, as_of=as_of)
     generated = time.monotonic()
@@ -1439,6 +1440,9 @@ def load(url: str, scale: float = 1.0, seed: int = 42, *, as_of: date | None = N
         result = conn.execute("select conductor.import_all(%s)", (dataset.source,)).fetchone()[0]
         imported = time.monotonic()
         messages, leads = insert_messages_and_leads(conn, dataset)
+        # import_all refreshed the win-back queue and the activity timeline; the texts (and the
+        # opt-outs they cause) and leads just added reach them too before the commit.
+        conn.execute("select conductor.refresh_materialized_views()")
         conn.commit()
     finished = time.monotonic()
     with psycopg.connect(url, autocommit=True) as conn:

@@ -13,7 +13,9 @@ returns table (
     first_purchased date,
     last_purchased date,
     avg_price_paid numeric,
-    repurchase_rate numeric
+    avg_unit_price_weighted numeric,
+    repurchase_rate numeric,
+    repurchase_share numeric
 )
 stable
 security definer
@@ -39,7 +41,9 @@ begin
         r.first_purchased,
         r.last_purchased,
         r.avg_price_paid,
-        r.repurchase_rate
+        r.avg_unit_price_weighted,
+        r.repurchase_rate,
+        r.repurchase_share
     from conductor.ranked_product_affinity as r
     where r.customer_id = v_member_id and r.product_rank <= v_limit
     order by r.product_rank;
@@ -47,5 +51,7 @@ end
 $$;
 comment on function public.get_customer_top_products(text, integer) is
 'Top max_products (1-100, default 5) products of the customer with this phone (the one with the most '
-'recent visit if several share it), ranked by purchase_count, then total_spent, then latest purchase. No '
+'recent visit if several share it), ranked by purchase_count, then total_spent, then latest purchase, with '
+'the columns of customer_product_affinity (avg_price_paid and repurchase_rate as seed 000 defines them, '
+'avg_unit_price_weighted and repurchase_share the package''s measures). No '
 'rows for an unknown phone; SQLSTATE 22023 for a missing or malformed phone_number or max_products out of range.';

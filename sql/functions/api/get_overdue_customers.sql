@@ -1,5 +1,5 @@
--- RPC: customers late against their own visit rhythm (today is at least min_days_late days past
--- their predicted next visit), most late first, for nudges. Only numbers that may be texted.
+-- RPC: customers late against their own visit rhythm (seed 000's last_visit_deviation_days, as of
+-- today, is at least min_days_late), most late first, for nudges. Only numbers that may be texted.
 -- Reads: customer_visit_patterns, customer_sms_context.
 create function public.get_overdue_customers(min_days_late integer default 7, max_rows integer default 50)
 returns table (
@@ -13,7 +13,9 @@ returns table (
     total_visits integer,
     avg_days_between_visits numeric,
     visit_consistency_score numeric,
+    visit_regularity_score numeric,
     predicted_next_visit date,
+    predicted_next_visit_rounded date,
     days_late integer,
     lifetime_value numeric,
     favorite_category text,
@@ -44,7 +46,9 @@ begin
         v.total_visits,
         v.avg_days_between_visits,
         v.visit_consistency_score,
+        v.visit_regularity_score,
         v.predicted_next_visit,
+        v.predicted_next_visit_rounded,
         v.days_late,
         v.lifetime_value,
         v.favorite_category,
@@ -52,7 +56,7 @@ begin
     from public.customer_visit_patterns as p
     inner join public.customer_sms_context as v on p.customer_id = v.member_id
     where
-        p.predicted_next_visit <= v_today - v_min_days_late
+        p.predicted_next_visit_rounded <= v_today - v_min_days_late
         and v.phone is not null
         and not v.opted_out
     order by v.days_late desc, v.member_id asc
@@ -60,6 +64,8 @@ begin
 end
 $$;
 comment on function public.get_overdue_customers(integer, integer) is
-'Customers whose predicted next visit (last visit + their mean gap) is at least min_days_late days '
-'(0-36500, default 7) before today, with a phone that has not opted out; most days late first, at most '
-'max_rows (1-1000, default 50). One row per customer. SQLSTATE 22023 for arguments out of range.';
+'Customers at least min_days_late days (0-36500, default 7) late against their rhythm: days since the last '
+'visit - their mean gap rounded to whole days (seed 000''s last_visit_deviation_days, as of today; '
+'predicted_next_visit_rounded is at least min_days_late days before today), with a phone that has not '
+'opted out; most days late first, at most max_rows (1-1000, default 50). One row per customer. SQLSTATE '
+'22023 for arguments out of range.';

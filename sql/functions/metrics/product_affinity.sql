@@ -1,8 +1,10 @@
 -- Purchase history per customer and product (public.customer_product_affinity), recomputed for
--- whole customers: the repurchase rate of every product depends on all of the customer's visits,
+-- whole customers: the repurchase share of every product depends on all of the customer's visits,
 -- so a new visit day can change every row of that customer (rows whose values stay put are not
 -- written). Reads: transactions, transaction_items. Writes: customer_product_affinity, and takes
 -- the customers off conductor.pending_affinity_refresh (they are current now).
+-- avg_price_paid and repurchase_rate follow seed 000's populate query (docs/seed-fidelity.md);
+-- avg_unit_price_weighted and repurchase_share are the package's own measures.
 -- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
 -- planned once per session instead of on every POS sale, and their plan shapes (index lookups
 -- per customer, hashed or merged diffs) stay linear from one customer to a full rebuild; JIT is
@@ -67,6 +69,7 @@ begin
             s.visit_number,
             s.total_visits,
             i.quantity,
+            i.unit_price,
             -- refund lines reduce the spend by their amount, whichever sign the POS gave it
             case when s.is_sale then i.total_price else -abs(i.total_price) end as amount,
             first_value(i.product_name) over latest as product_name,
@@ -96,8 +99,10 @@ begin
             sum(l.amount) as total_spent,
             min(l.sold_on) filter (where l.is_sale) as first_purchased,
             max(l.sold_on) filter (where l.is_sale) as last_purchased,
+            -- seed 000: AVG(ti.unit_price), one line one value
+            avg(l.unit_price) filter (where l.is_sale) as avg_price_paid,
             round(sum(l.amount) filter (where l.is_sale) / nullif(sum(l.quantity) filter (where l.is_sale), 0), 2)
-                as avg_price_paid,
+                as avg_unit_price_weighted,
             -- visit numbers grow with the day: the smallest is the first purchase's
             min(l.visit_number) as first_visit_number,
             max(l.total_visits) as total_visits
@@ -119,11 +124,14 @@ begin
             p.first_purchased,
             p.last_purchased,
             p.avg_price_paid,
+            p.avg_unit_price_weighted,
+            -- seed 000: CASE WHEN COUNT(*) > 1 THEN 1.0 ELSE 0.0 END, counted in purchases
+            case when p.purchase_count > 1 then 1.0 else 0.0 end as repurchase_rate,
             -- of the visits after the first purchase, the share with this product again
             case
                 when p.total_visits > p.first_visit_number
                     then round((p.purchase_days - 1)::numeric / (p.total_visits - p.first_visit_number), 4)
-            end as repurchase_rate
+            end as repurchase_share
         from per_product as p
     ),
 
@@ -148,10 +156,12 @@ begin
             or e.customer_id is null
             or (
                 e.product_name, e.category, e.brand, e.purchase_count, e.units_purchased, e.total_spent,
-                e.first_purchased, e.last_purchased, e.avg_price_paid, e.repurchase_rate
+                e.first_purchased, e.last_purchased, e.avg_price_paid, e.avg_unit_price_weighted, e.repurchase_rate,
+                e.repurchase_share
             ) is distinct from (
                 c.product_name, c.category, c.brand, c.purchase_count, c.units_purchased, c.total_spent,
-                c.first_purchased, c.last_purchased, c.avg_price_paid, c.repurchase_rate
+                c.first_purchased, c.last_purchased, c.avg_price_paid, c.avg_unit_price_weighted, c.repurchase_rate,
+                c.repurchase_share
             )
     ),
 
@@ -176,7 +186,9 @@ begin
             first_purchased = d.first_purchased,
             last_purchased = d.last_purchased,
             avg_price_paid = d.avg_price_paid,
-            repurchase_rate = d.repurchase_rate
+            avg_unit_price_weighted = d.avg_unit_price_weighted,
+            repurchase_rate = d.repurchase_rate,
+            repurchase_share = d.repurchase_share
         from diff as d
         where d.customer_id is not null and d.row_ctid is not null and a.ctid = d.row_ctid
         returning 1
@@ -185,7 +197,8 @@ begin
     inserted as (
         insert into public.customer_product_affinity (
             customer_id, product_sku, product_name, category, brand, purchase_count, units_purchased,
-            total_spent, first_purchased, last_purchased, avg_price_paid, repurchase_rate
+            total_spent, first_purchased, last_purchased, avg_price_paid, avg_unit_price_weighted, repurchase_rate,
+            repurchase_share
         )
         select
             d.customer_id,
@@ -199,7 +212,9 @@ begin
             d.first_purchased,
             d.last_purchased,
             d.avg_price_paid,
-            d.repurchase_rate
+            d.avg_unit_price_weighted,
+            d.repurchase_rate,
+            d.repurchase_share
         from diff as d
         where d.customer_id is not null and d.row_ctid is null
         returning 1

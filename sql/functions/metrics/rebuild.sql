@@ -1,7 +1,8 @@
 -- conductor.rebuild_all(): repair. Recomputes every derived value (customer metrics, visit
--- patterns, product affinity, staff performance, the win-back queue) from the raw transactions
--- and line items. The maintenance triggers keep the same values live, so on a healthy database
--- it changes nothing and reports zeros. Writes transactions and items wait while it runs.
+-- patterns, product affinity, staff performance, the win-back queue and the activity timeline)
+-- from the raw transactions and line items. The maintenance triggers keep the same values live,
+-- so on a healthy database it changes nothing and reports zeros. Writes of transactions and
+-- items wait while it runs.
 -- Reads: transactions, transaction_items, customers. Writes: the derived tables.
 create function conductor.rebuild_all()
 returns jsonb
@@ -29,7 +30,7 @@ begin
     -- Rows of member ids no customer has any more cannot exist (foreign keys), so every row is in scope.
     v_affinity := conductor.refresh_product_affinity(v_member_ids);
     v_staff := conductor.refresh_staff();
-    refresh materialized view concurrently public.win_back_priority_queue;
+    perform conductor.refresh_materialized_views();
 
     return jsonb_build_object(
         'customers', v_customers,
@@ -40,6 +41,65 @@ begin
 end
 $$;
 comment on function conductor.rebuild_all() is
-'Repair: recomputes customer metrics, visit patterns, product affinity, staff performance and the '
-'win-back queue from the raw tables. Returns the rows it had to change per table (all zero when the '
+'Repair: recomputes customer metrics, visit patterns, product affinity, staff performance, the '
+'win-back queue and the activity timeline from the raw tables. Returns the rows it had to change per table (all zero when the '
 'maintained values were right).';
+
+-- conductor.converge_derived_formulas(): run by every install (sql/lib/converge_derived.sql).
+-- The revisions below are bumped whenever a derived table's formulas change; a table stored at
+-- another revision (or none: an install before this record existed) is recomputed for every
+-- customer. Revision 2: seed 000's exact formulas in the seed's columns (avg_days_between_visits,
+-- visit_consistency_score, predicted_next_visit, last_visit_deviation_days; avg_price_paid,
+-- repurchase_rate) and the package's own measures in new columns.
+-- Reads: conductor.derived_revisions, customers. Writes: the recomputed tables, derived_revisions.
+create function conductor.converge_derived_formulas()
+returns jsonb
+volatile
+security invoker
+set search_path = pg_catalog, pg_temp
+language plpgsql
+as $$
+declare
+    v_revisions constant jsonb := '{"customer_visit_patterns": 2, "customer_product_affinity": 2}';
+    v_stale text[];
+    v_member_ids text[];
+    v_result jsonb := '{}';
+begin
+    v_stale := array(
+        select r.key
+        from pg_catalog.jsonb_each_text(v_revisions) as r (key, value)
+        where not exists (
+            select from conductor.derived_revisions as d
+            where d.derived_table = r.key and d.revision = r.value::integer
+        )
+        order by r.key
+    );
+    if cardinality(v_stale) = 0 then
+        return v_result;
+    end if;
+    v_member_ids := array(select c.member_id from public.customers as c order by c.member_id);
+    if 'customer_visit_patterns' = any(v_stale) then
+        v_result := v_result || pg_catalog.jsonb_build_object(
+            'customer_visit_patterns', conductor.refresh_visit_patterns(v_member_ids)
+        );
+    end if;
+    if 'customer_product_affinity' = any(v_stale) then
+        v_result := v_result || pg_catalog.jsonb_build_object(
+            'customer_product_affinity', conductor.refresh_product_affinity(v_member_ids)
+        );
+    end if;
+    insert into conductor.derived_revisions as d (derived_table, revision)
+    select
+        r.key,
+        r.value::integer
+    from pg_catalog.jsonb_each_text(v_revisions) as r (key, value)
+    where r.key = any(v_stale)
+    on conflict (derived_table) do update
+        set revision = excluded.revision, recomputed_at = now();
+    return v_result;
+end
+$$;
+comment on function conductor.converge_derived_formulas() is
+'Run by every install: recomputes, for every customer, each derived table whose stored formula revision '
+'(conductor.derived_revisions) differs from this install''s, then records the new revision. Returns the '
+'rows changed per recomputed table ({} when every table was current).';

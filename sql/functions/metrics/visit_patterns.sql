@@ -1,6 +1,8 @@
 -- Visit rhythm per customer (public.customer_visit_patterns), recomputed from the customers'
 -- visit days: the gaps between consecutive visits, their mean and consistency, the predicted
 -- next visit and today's deviation from it; plus the nightly refresh of that deviation.
+-- The seed's columns follow seed 000's calculate_visit_patterns() exactly, on visit days
+-- (docs/seed-fidelity.md); visit_regularity_score and predicted_next_visit_rounded are extensions.
 -- Reads: transactions. Writes: customer_visit_patterns (only rows whose values change).
 -- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
 -- planned once per session instead of on every POS sale, and their plan shapes (index lookups
@@ -41,7 +43,8 @@ begin
         select
             v.customer_id,
             v.visit_day,
-            v.visit_day - lag(v.visit_day) over (partition by v.customer_id order by v.visit_day) as gap
+            -- numeric, as the seed's EXTRACT(DAY FROM ...) is: its AVG and STDDEV are numeric too
+            (v.visit_day - lag(v.visit_day) over (partition by v.customer_id order by v.visit_day))::numeric as gap
         from visit_days as v
     ),
 
@@ -52,6 +55,7 @@ begin
             max(g.visit_day) as last_visit_day,
             count(g.gap) as gap_count,
             avg(g.gap) as mean_gap,
+            stddev_samp(g.gap) as sample_sd_gap,
             stddev_pop(g.gap) as sd_gap,
             max(g.gap) as longest_gap_days,
             min(g.gap) as shortest_gap_days
@@ -59,27 +63,30 @@ begin
         group by g.customer_id
     ),
 
-    rounded as (
-        select
-            s.*,
-            round(s.mean_gap, 2) as avg_days_between_visits
-        from stats as s
-    ),
-
     computed as (
         select
-            r.customer_id,
-            r.total_visits,
-            r.avg_days_between_visits,
+            s.customer_id,
+            s.total_visits,
+            s.mean_gap as avg_days_between_visits,
+            -- Seed 000's CASE word for word (no row without a gap: the seed writes none).
             case
-                when r.gap_count >= 2
-                    then round(greatest(0, least(10, 10 * (1 - r.sd_gap / r.mean_gap))), 2)
+                when s.gap_count = 0 then null
+                when s.sample_sd_gap is null then 0
+                when s.sample_sd_gap = 0 then 10
+                else greatest(0, 10 - (s.sample_sd_gap / nullif(s.mean_gap, 0)))
             end as visit_consistency_score,
-            r.last_visit_day + round(r.avg_days_between_visits)::integer as predicted_next_visit,
-            v_today - (r.last_visit_day + round(r.avg_days_between_visits)::integer) as last_visit_deviation_days,
-            r.longest_gap_days,
-            r.shortest_gap_days
-        from rounded as r
+            case
+                when s.gap_count >= 2
+                    then round(greatest(0, least(10, 10 * (1 - s.sd_gap / s.mean_gap))), 2)
+            end as visit_regularity_score,
+            -- MAX(date) + AVG(gap) * INTERVAL '1 day', stored in a date column: the fraction truncated.
+            (s.last_visit_day + s.mean_gap * interval '1 day')::date as predicted_next_visit,
+            s.last_visit_day + round(s.mean_gap)::integer as predicted_next_visit_rounded,
+            -- days since the last visit - AVG(gap)::int (numeric to int rounds halves away from zero)
+            (v_today - s.last_visit_day) - s.mean_gap::integer as last_visit_deviation_days,
+            s.longest_gap_days,
+            s.shortest_gap_days
+        from stats as s
     ),
 
     existing as (
@@ -102,11 +109,13 @@ begin
             c.customer_id is null
             or e.customer_id is null
             or (
-                e.total_visits, e.avg_days_between_visits, e.visit_consistency_score, e.predicted_next_visit,
-                e.last_visit_deviation_days, e.longest_gap_days, e.shortest_gap_days
+                e.total_visits, e.avg_days_between_visits, e.visit_consistency_score, e.visit_regularity_score,
+                e.predicted_next_visit, e.predicted_next_visit_rounded, e.last_visit_deviation_days,
+                e.longest_gap_days, e.shortest_gap_days
             ) is distinct from (
-                c.total_visits, c.avg_days_between_visits, c.visit_consistency_score, c.predicted_next_visit,
-                c.last_visit_deviation_days, c.longest_gap_days, c.shortest_gap_days
+                c.total_visits, c.avg_days_between_visits, c.visit_consistency_score, c.visit_regularity_score,
+                c.predicted_next_visit, c.predicted_next_visit_rounded, c.last_visit_deviation_days,
+                c.longest_gap_days, c.shortest_gap_days
             )
     ),
 
@@ -124,7 +133,9 @@ begin
             total_visits = d.total_visits,
             avg_days_between_visits = d.avg_days_between_visits,
             visit_consistency_score = d.visit_consistency_score,
+            visit_regularity_score = d.visit_regularity_score,
             predicted_next_visit = d.predicted_next_visit,
+            predicted_next_visit_rounded = d.predicted_next_visit_rounded,
             last_visit_deviation_days = d.last_visit_deviation_days,
             longest_gap_days = d.longest_gap_days,
             shortest_gap_days = d.shortest_gap_days
@@ -140,15 +151,18 @@ begin
 
     inserted as (
         insert into public.customer_visit_patterns (
-            customer_id, total_visits, avg_days_between_visits, visit_consistency_score,
-            predicted_next_visit, last_visit_deviation_days, longest_gap_days, shortest_gap_days
+            customer_id, total_visits, avg_days_between_visits, visit_consistency_score, visit_regularity_score,
+            predicted_next_visit, predicted_next_visit_rounded, last_visit_deviation_days, longest_gap_days,
+            shortest_gap_days
         )
         select
             d.customer_id,
             d.total_visits,
             d.avg_days_between_visits,
             d.visit_consistency_score,
+            d.visit_regularity_score,
             d.predicted_next_visit,
+            d.predicted_next_visit_rounded,
             d.last_visit_deviation_days,
             d.longest_gap_days,
             d.shortest_gap_days
@@ -179,14 +193,15 @@ declare
     v_rows integer;
 begin
     update public.customer_visit_patterns as p
-    set last_visit_deviation_days = v_today - p.predicted_next_visit
+    set last_visit_deviation_days = v_today - p.predicted_next_visit_rounded
     where
-        p.predicted_next_visit is not null
-        and p.last_visit_deviation_days is distinct from v_today - p.predicted_next_visit;
+        p.predicted_next_visit_rounded is not null
+        and p.last_visit_deviation_days is distinct from v_today - p.predicted_next_visit_rounded;
     get diagnostics v_rows = row_count;
     return v_rows;
 end
 $$;
 comment on function conductor.refresh_visit_deviation() is
-'Sets last_visit_deviation_days = today - predicted_next_visit where it changed (the day turned). '
+'Sets last_visit_deviation_days = today - predicted_next_visit_rounded (seed 000: days since the last visit '
+'- AVG(gap)::int) where it changed (the day turned). '
 'Returns rows changed.';

@@ -65,7 +65,7 @@ insert into public.transaction_items (
 ('POS-T1', 1, 'POS-1', 'Blue Dream 3.5g', 'Flower', 1, 35.00, 35.00),
 ('POS-T1', 2, 'POS-2', 'Mango Gummies', 'Edibles', 1, 18.00, 18.00);
 select results_eq(
-    $$select product_sku, purchase_count, total_spent, repurchase_rate from public.customer_product_affinity
+    $$select product_sku, purchase_count, total_spent, repurchase_share from public.customer_product_affinity
       where customer_id = 'POS-M1' order by product_sku$$,
     $$values ('POS-1'::text, 1, 35.00::numeric, null::numeric), ('POS-2'::text, 1, 18.00::numeric, null::numeric)$$,
     'the lines make product affinity rows (no later visit yet to repurchase on)'
@@ -90,7 +90,7 @@ select results_eq(
     'visit pattern: one gap of 7 days, next visit predicted 7 days after the last'
 );
 select results_eq(
-    $$select product_sku, purchase_count, units_purchased, total_spent, avg_price_paid, repurchase_rate,
+    $$select product_sku, purchase_count, units_purchased, total_spent, avg_price_paid, repurchase_share,
              first_purchased, last_purchased
       from public.customer_product_affinity where customer_id = 'POS-M1' order by product_sku$$,
     $$values
@@ -98,7 +98,7 @@ select results_eq(
          conductor.store_today() - 3),
         ('POS-2'::text, 1, 1, 18.00::numeric, 18.00::numeric, 0.0000::numeric, conductor.store_today() - 10,
          conductor.store_today() - 10)$$,
-    'bought again on the one later visit: repurchase rate 1; the other product 0'
+    'bought again on the one later visit: repurchase share 1; the other product 0'
 );
 select results_eq(
     $$select total_transactions, total_sales, avg_transaction_value from public.staff where staff_name = 'Nova'$$,

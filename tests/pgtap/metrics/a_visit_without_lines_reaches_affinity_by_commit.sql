@@ -1,4 +1,4 @@
--- A new transaction adds a visit, which changes the repurchase rate of every product its
+-- A new transaction adds a visit, which changes the repurchase share of every product its
 -- customer bought; its lines, which change the same rows, come in the next statement. So the
 -- insert queues the customer (conductor.pending_affinity_refresh) and the affinity is recomputed
 -- once: by the lines' statement, or at commit (a deferred constraint trigger) if none come.
@@ -36,15 +36,15 @@ select results_eq(
     'a new visit queues its customer''s affinity'
 );
 select results_eq(
-    $$select product_sku, repurchase_rate from public.customer_product_affinity
+    $$select product_sku, repurchase_share from public.customer_product_affinity
       where customer_id = 'VL-M1' order by product_sku$$,
     $$values ('VL-1'::text, null::numeric), ('VL-2'::text, null::numeric)$$,
-    'until then the rates still count one visit'
+    'until then the shares still count one visit'
 );
 
 set constraints all immediate;  -- what COMMIT does first
 select results_eq(
-    $$select product_sku, repurchase_rate from public.customer_product_affinity
+    $$select product_sku, repurchase_share from public.customer_product_affinity
       where customer_id = 'VL-M1' order by product_sku$$,
     $$values ('VL-1'::text, 0.0000), ('VL-2'::text, 0.0000)$$,
     'by commit, a visit without lines counts: neither product was bought again, in 1 later visit'
@@ -63,7 +63,7 @@ select results_eq(
 insert into public.transaction_items (transaction_id, line_number, product_sku, quantity, unit_price, total_price)
 values ('VL-T3', 1, 'VL-1', 1, 35.00, 35.00);
 select results_eq(
-    $$select product_sku, purchase_count, repurchase_rate from public.customer_product_affinity
+    $$select product_sku, purchase_count, repurchase_share from public.customer_product_affinity
       where customer_id = 'VL-M1' order by product_sku$$,
     $$values ('VL-1'::text, 2, 0.5000), ('VL-2'::text, 1, 0.0000)$$,
     'its lines recompute at once: Blue Dream again on 1 of the 2 later visits'

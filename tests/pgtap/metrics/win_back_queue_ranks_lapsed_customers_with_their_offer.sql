@@ -44,9 +44,9 @@ select results_eq(
       from public.win_back_priority_queue order by priority_rank$$,
     $$values
         (1::bigint, 'WB-VAPE'::text, 114.33::numeric, 'Vapes'::text, '20% off all vapes'::text, 1),
-        (2::bigint, 'WB-FLOWER'::text, 36.50::numeric, 'Flower'::text, '$10 off your next purchase'::text, 1),
+        (2::bigint, 'WB-FLOWER'::text, 36.50::numeric, 'Flower'::text, '$10 off next purchase'::text, 1),
         (3::bigint, 'WB-EDIBLE'::text, 17.75::numeric, 'Edibles'::text, 'Buy 2 get 1 free edibles'::text, 1),
-        (4::bigint, 'WB-HOUSE1'::text, 8.67::numeric, null::text, '$10 off your next purchase'::text, 2)$$,
+        (4::bigint, 'WB-HOUSE1'::text, 8.67::numeric, null::text, '$10 off next purchase'::text, 2)$$,
     'lapsed customers ranked by score with the offer for their favourite category; one row per phone'
 );
 select is_empty(
