@@ -8,6 +8,7 @@ select pg_advisory_xact_lock(hashtext('conductor install'));
 select to_regclass('conductor.package_objects') is not null as installed \gset
 \if :installed
 \ir lib/drop_code_layer.sql
+delete from conductor.package_objects where object_kind <> 'table';
 do $unschedule$
 begin
     if exists (select from pg_catalog.pg_extension where extname = 'pg_cron') then

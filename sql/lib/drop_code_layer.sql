@@ -1,7 +1,8 @@
 -- Drops the stateless layer so the install can re-create it exactly: every function and view
 -- in `conductor`, and the functions, views and materialized views the previous install
 -- registered in public. Triggers and policies go with their functions (cascade). Tables,
--- their rows, settings and cron history are never touched here.
+-- their rows, settings and cron history are never touched here, nor the registry's rows:
+-- lib/finish.sql brings them up to date (uninstall.sql deletes them).
 do $drop$
 declare
     v_object record;
@@ -18,7 +19,6 @@ begin
             v_object.object_identity
         );
     end loop;
-    delete from conductor.package_objects where object_kind <> 'table';
 
     for v_object in
         select c.oid::regclass::text as identity, c.relkind

@@ -90,13 +90,45 @@ def load_sample(url: str) -> None:
         conn.execute(SAMPLE_ROWS)
 
 
+REGISTRY = (
+    "select xmin::text, object_kind, object_identity, registered_at "
+    "from conductor.package_objects order by 2, 3"
+)
+
+
 def test_install_twice_changes_nothing(empty_db) -> None:
     installer.install(empty_db.url)
     load_sample(empty_db.url)
     schema, rows = schema_dump(empty_db.url), package_rows(empty_db.url)
+    registry = empty_db.rows(REGISTRY)
     installer.install(empty_db.url)
     assert schema_dump(empty_db.url) == schema
     assert package_rows(empty_db.url) == rows
+    # The registry too: no row of conductor.package_objects is rewritten (same xmin, same
+    # registered_at), functions and views included.
+    assert {kind for _, kind, _, _ in registry} == {"table", "function", "view", "materialized view"}
+    assert empty_db.rows(REGISTRY) == registry
+
+
+def test_a_reinstall_registers_new_code_and_forgets_code_it_no_longer_creates(empty_db, tmp_path) -> None:
+    installer.install(empty_db.url)
+    registry = {row[1:3]: row for row in empty_db.rows(REGISTRY)}
+    root = tmp_path / "changed"
+    shutil.copytree(installer.SQL_DIR, root / "sql")
+    shutil.copy(installer.ROOT / "VERSION", root / "VERSION")
+    api = root / "sql" / "functions" / "api" / "get_customer_top_products.sql"
+    api.write_text(api.read_text().replace("get_customer_top_products", "get_customer_top_products_v2"))
+
+    installer.install(empty_db.url, sql_dir=root / "sql")
+
+    after = {row[1:3]: row for row in empty_db.rows(REGISTRY)}
+    dropped = {key for key in registry if "get_customer_top_products(" in key[1]}
+    added = {key for key in after if "get_customer_top_products_v2(" in key[1]}
+    assert dropped and added
+    assert set(after) == set(registry) - dropped | added
+    assert {key: after[key] for key in set(registry) - dropped} == {
+        key: registry[key] for key in set(registry) - dropped
+    }
 
 
 def test_install_records_version(empty_db) -> None:
