@@ -1,10 +1,16 @@
 -- Import staging: one table per POS entity, every data column text, exactly as a CSV export
--- arrives (COPY into them never fails on a bad value). conductor.import_<entity>(source) reads
+-- arrives, so COPY into them never fails on a bad value: conductor.import_<entity>(source) reads
 -- the rows of one source label, validates and casts them, upserts by business key, records
 -- problems in conductor.data_issues and deletes the staged rows it consumed.
--- Usage: \copy conductor.staging_customers (member_id, name, phone, ...) from 'x.csv' csv header
+-- What COPY itself refuses is a file that is not text in the encoding it reads (the client's,
+-- UTF8 unless the ENCODING option names another): one Latin-1 or Windows-1252 byte such as an
+-- accented name fails the whole COPY with 22021 (invalid byte sequence for encoding "UTF8"),
+-- naming the line. Name the file's encoding and it loads:
+-- Usage: \copy conductor.staging_customers (member_id, name, phone, ...) from 'x.csv'
+--     with (format csv, header true, encoding 'LATIN1')   -- encoding: only for a non-UTF-8 file
 -- then select conductor.import_all('csv'); rows copied without a source get the label 'csv'
--- and row numbers in file order.
+-- and row numbers in file order. `conductor-dev import [--encoding LATIN1] customers.csv ...`
+-- does both in one transaction, reading the columns from each file's header line.
 
 select pg_temp.claim_table('conductor', 'staging_customers');
 create table if not exists conductor.staging_customers (

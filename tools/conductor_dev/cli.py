@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from conductor_dev import installer
+from conductor_dev import csvimport, installer
 from conductor_dev.localdb import Cluster
 
 LOCAL = Cluster(
@@ -71,6 +71,13 @@ def cmd_seed(args: argparse.Namespace) -> None:
     print(seed.load(url, scale=args.scale))
 
 
+def cmd_import(args: argparse.Namespace) -> None:
+    url, _ = target_url()
+    files = [csvimport.parse_file_argument(a) for a in args.files]
+    result = csvimport.import_files(url, files, source=args.source, encoding=args.encoding)
+    print(csvimport.describe(result))
+
+
 def cmd_migration(args: argparse.Namespace) -> None:
     path = installer.write_migration(Path(args.out))
     print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
@@ -114,6 +121,24 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("seed", help="generate and import demo data")
     p.add_argument("--scale", type=float, default=1.0)
     p.set_defaults(func=cmd_seed)
+    p = sub.add_parser(
+        "import",
+        help="import POS CSV exports (customers.csv, transactions=export.csv, ...) through the import path",
+    )
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="[ENTITY=]FILE",
+        help="a CSV file with a header line; the entity (customers, products, staff, transactions, "
+        "transaction_items) is the file name without .csv, or given as ENTITY=FILE",
+    )
+    p.add_argument(
+        "--encoding",
+        default="UTF8",
+        help="encoding of the files, any PostgreSQL encoding name (default UTF8; e.g. LATIN1, WIN1252)",
+    )
+    p.add_argument("--source", help="label of this load in conductor.import_batches (default: the time)")
+    p.set_defaults(func=cmd_import)
     p = sub.add_parser("migration", help="write the install as one Supabase migration file")
     p.add_argument("--out", default="supabase/migrations")
     p.set_defaults(func=cmd_migration)
@@ -124,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except installer.InstallError as exc:
         print(f"install failed, nothing was changed:\n{exc}", file=sys.stderr)
+        return 1
+    except csvimport.CsvImportError as exc:
+        print(f"import failed, nothing was imported:\n{exc}", file=sys.stderr)
         return 1
     return 0
 
