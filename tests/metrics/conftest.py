@@ -73,6 +73,7 @@ class Line:
     name: str | None = None
     category: str | None = None
     brand: str | None = None
+    unit_price: Decimal | str | None = None  # list price per unit; default: total / quantity
 
 
 @dataclass
@@ -141,7 +142,7 @@ class Shop:
                     insert into public.transaction_items
                         (transaction_id, line_number, product_sku, product_name, category, brand, quantity,
                          unit_price, total_price)
-                    values (%s, %s, %s, %s, %s, %s, %s, abs(%s::numeric) / %s, %s)
+                    values (%s, %s, %s, %s, %s, %s, %s, coalesce(%s::numeric, abs(%s::numeric) / %s), %s)
                     """,
                     [
                         (
@@ -152,6 +153,7 @@ class Shop:
                             line.category,
                             line.brand,
                             line.quantity,
+                            line.unit_price,
                             line.total,
                             line.quantity,
                             line.total,
