@@ -24,6 +24,7 @@ from psycopg import errors, sql
 
 ENTITIES = ("products", "customers", "staff", "transactions", "transaction_items")
 # PostgreSQL encoding names -> Python codecs, to read the header line (the rows are the server's).
+COPY_BLOCK = 1 << 20  # bytes sent to COPY at a time: a file is never read whole into memory
 PYTHON_CODECS = {"UTF8": "utf-8", "SQL_ASCII": "latin-1", "LATIN1": "latin-1", "WIN1252": "cp1252"}
 
 
@@ -67,9 +68,9 @@ def server_encoding_name(conn: psycopg.Connection, encoding: str) -> str:
     return name
 
 
-def header_columns(item: ImportFile, data: bytes, encoding: str, allowed: list[str]) -> list[str]:
+def header_columns(item: ImportFile, first_line: bytes, encoding: str, allowed: list[str]) -> list[str]:
     """The staging columns the header line names, in file order."""
-    first_line = data.split(b"\n", 1)[0].rstrip(b"\r")
+    first_line = first_line.rstrip(b"\r\n")
     if first_line.startswith(codecs.BOM_UTF8):
         first_line = first_line[len(codecs.BOM_UTF8) :]
     text = first_line.decode(PYTHON_CODECS.get(encoding, "latin-1"), errors="replace")
@@ -101,10 +102,11 @@ def staging_columns(conn: psycopg.Connection, entity: str) -> list[str]:
 def stage_file(conn: psycopg.Connection, item: ImportFile, source: str, encoding: str) -> int:
     """COPY one file into conductor.staging_<entity> under `source`, rows numbered from 1 in file order."""
     try:
-        data = item.path.read_bytes()
+        with item.path.open("rb") as fh:
+            first_line = fh.readline()
     except OSError as exc:
         raise CsvImportError(f"{item.path}: {exc.strerror}") from exc
-    columns = header_columns(item, data, encoding, staging_columns(conn, item.entity))
+    columns = header_columns(item, first_line, encoding, staging_columns(conn, item.entity))
     column_list = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     conn.execute("drop table if exists pg_temp.conductor_csv")
     conn.execute(
@@ -116,8 +118,9 @@ def stage_file(conn: psycopg.Connection, item: ImportFile, source: str, encoding
         "copy pg_temp.conductor_csv ({}) from stdin with (format csv, header true, encoding {})"
     ).format(column_list, sql.Literal(encoding))
     try:
-        with conn.cursor() as cur, cur.copy(copy_sql) as copy:
-            copy.write(data)
+        with item.path.open("rb") as fh, conn.cursor() as cur, cur.copy(copy_sql) as copy:
+            while block := fh.read(COPY_BLOCK):
+                copy.write(block)
     except (errors.CharacterNotInRepertoire, errors.UntranslatableCharacter) as exc:
         line = (exc.diag.context or "").rsplit(",", 1)[-1].strip()
         raise CsvImportError(
