@@ -6,6 +6,9 @@ heartbeat, next due message, reconnect backoff).
 
 Inbound: +CMTI -> AT+CMGR=<index>, and AT+CMGL=4 every poll interval; a message (parts joined)
 is committed through conductor.bridge_store_inbound before AT+CMGD deletes its slots by index.
+Only a slot read intact is stored (see modem.py): a damaged read is read again with AT+CMGR, a
+few times; a slot that stays unreadable stays on the SIM, is reported in the health row's
+last_error, and is read again at the next scan.
 Outbound: claim one message (committed) -> AT+CMGS per part -> bridge_mark_sent / _failed /
 _unknown. A result that cannot be recorded because the database is away is kept and recorded
 first thing after reconnecting. All decisions (retries, opt-outs, quiet hours) are the SQL side's.
@@ -26,9 +29,19 @@ from conductor_bridge import __version__, gsm7, pdu
 from conductor_bridge.at import AtChannel, AtError, AtTimeout, PortLost, SendFailed, SendUnknown
 from conductor_bridge.db import Claimed, Database, DatabaseDown, DatabaseError, NotInstalled
 from conductor_bridge.inbound import SimInventory
-from conductor_bridge.modem import STAT_REC_READ, STAT_REC_UNREAD, Modem, SimError, Timeouts
+from conductor_bridge.modem import (
+    STAT_REC_READ,
+    STAT_REC_UNREAD,
+    Modem,
+    SimError,
+    StoredPdu,
+    Timeouts,
+    pdu_problem,
+)
 
 log = logging.getLogger("conductor_bridge")
+
+READ_ATTEMPTS = 3  # AT+CMGR reads of a slot before it counts as unreadable until the next scan
 
 EXIT_OK = 0
 EXIT_NOT_INSTALLED = 2
@@ -111,6 +124,7 @@ class Bridge:
         self.sent_total = 0
         self.recorded_late = 0  # send results recorded after the database came back
         self.read_queue: set[int] = set()
+        self.unreadable: dict[int, str] = {}  # slot -> why it could not be read intact
         self.store_blocked: dict[tuple[int, ...], float] = {}
         self._direct = 0
         self._timeouts_in_row = 0
@@ -461,6 +475,12 @@ class Bridge:
             elif urc.name in ("+CMT", "+CDS") and urc.pdu:
                 if urc.name == "+CMT":
                     # Routed straight to us instead of stored: keep it in memory until stored.
+                    # There is no copy to read again, so a damaged one is reported, not stored.
+                    length = urc.args.rpartition(",")[2].strip()
+                    problem = pdu_problem(urc.pdu, int(length) if length.isdigit() else None)
+                    if problem is not None:
+                        self._error(f"a message routed to the bridge (+CMT) arrived damaged: {problem}")
+                        continue
                     self._direct += 1
                     self.inventory.add(-self._direct, urc.pdu, time.monotonic())
             else:
@@ -468,21 +488,70 @@ class Bridge:
 
     # -- inbound -------------------------------------------------------------------------------------
 
+    def _read_slot(self, index: int, first: StoredPdu | None = None) -> StoredPdu | None:
+        """The slot read intact (AT+CMGR, at most READ_ATTEMPTS reads, `first` counting as one),
+        None when it is empty, or the last damaged read when every read was damaged."""
+        stored, attempts = first, 1
+        if stored is None:
+            stored = self.modem.read(index)
+        while stored is not None and not stored.intact:
+            log.warning("slot %d: read %d of %d damaged (%s)", index, attempts, READ_ATTEMPTS, stored.problem)
+            if attempts >= READ_ATTEMPTS:
+                break
+            stored = self.modem.read(index)
+            attempts += 1
+        return stored
+
+    def _unreadable(self, slots: dict[int, str]) -> None:
+        """Leave slots that stay damaged on the SIM, say so (log and the health row's last_error),
+        and read them again at the next scan."""
+        if not slots:
+            return
+        self.unreadable.update(slots)
+        self.inventory.forget(list(slots))
+        details = "; ".join(f"slot {index}: {problem}" for index, problem in sorted(slots.items()))
+        self._error(
+            f"SIM slot(s) {', '.join(str(i) for i in sorted(slots))} could not be read intact in "
+            f"{READ_ATTEMPTS} reads, kept on the SIM and read again at the next scan ({details})"
+        )
+
     def _inbound(self) -> None:
         now = time.monotonic()
         while self.read_queue and not self._stop:
             index = min(self.read_queue)
-            stored = self.modem.read(index)
+            stored = self._read_slot(index)
             self.read_queue.discard(index)
             if stored is None:
                 self.inventory.forget([index])
-            elif self._is_received(stored.stat, stored.pdu):
-                self.inventory.add(index, stored.pdu, now)
+                self.unreadable.pop(index, None)
+            elif not stored.intact:
+                self._unreadable({index: stored.problem or "damaged"})
+            else:
+                self.unreadable.pop(index, None)
+                if self._is_received(stored.stat, stored.pdu):
+                    self.inventory.add(index, stored.pdu, now, stored.length)
         storage_full = False
         if now >= self.next_scan:
             listing = self.modem.list_all()
-            received = [(s.index, s.pdu) for s in listing if self._is_received(s.stat, s.pdu)]
+            if self.modem.unattributed:
+                self._error(
+                    f"AT+CMGL=4 answered {len(self.modem.unattributed)} line(s) that belong to no "
+                    f"message (a header lost to line noise?): {self.modem.unattributed!r}; listing "
+                    f"again at the next scan"
+                )
+            received: list[tuple[int, str, int | None]] = []
+            unreadable: dict[int, str] = {}
+            for item in listing:
+                stored = item if item.intact else self._read_slot(item.index, item)
+                if stored is None:
+                    continue
+                if not stored.intact:
+                    unreadable[item.index] = stored.problem or "damaged"
+                elif self._is_received(stored.stat, stored.pdu):
+                    received.append((stored.index, stored.pdu, stored.length))
             self.inventory.replace_all(received, now)
+            self.unreadable = {}
+            self._unreadable(unreadable)
             storage_full = bool(self.modem.capacity) and len(listing) >= self.modem.capacity
             self.next_scan = now + self.poll_seconds
             self.read_queue.clear()
@@ -550,12 +619,10 @@ class Bridge:
 
     @staticmethod
     def _is_received(stat: int, pdu_hex: str) -> bool:
+        """Whether an intact read is an SMS-DELIVER the network stored for us."""
         if stat not in (STAT_REC_UNREAD, STAT_REC_READ):
             return False  # stored outgoing messages are not ours
-        try:
-            return pdu.pdu_type(pdu_hex) == 0  # SMS-DELIVER (not a status report)
-        except pdu.PduError:
-            return True  # let the inventory count it as undecodable
+        return pdu.pdu_type(pdu_hex) == 0  # SMS-DELIVER (not a status report)
 
     # -- outbound -------------------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ AT+CREG?. Messages from the "network" wait while the storage is full, as a netwo
 Control API for tests (thread-safe): `inject()` / `inject_pdu()` an inbound SMS (long texts as
 concatenated parts, optionally out of order or with parts withheld), `sent` / `sent_messages()`
 (every submitted PDU, decoded), `stored()`, faults (`add_fault`: lost reply, delayed reply,
-+CMS/+CME ERROR, garbage or a URC inside a response, for any command; for AT+CMGS at the command
++CMS/+CME ERROR, garbage or a URC inside a response, for any command; a PDU line of an
+AT+CMGL/AT+CMGR answer split in two or cut short, as line noise does; for AT+CMGS at the command
 stage or after Ctrl-Z), `send_garbage()`, `set_silent()`, `unplug()` / `replug()` (the pty
 disappears and a new one appears at the same symlink path), and `instant` mode (no network
 delays) for benchmarks.
@@ -80,7 +81,7 @@ class Fault:
     """A fault for the next `times` commands starting with `command` (upper case)."""
 
     command: str
-    action: str  # drop, delay, cms, cme, error, urc, garbage
+    action: str  # drop, delay, cms, cme, error, urc, garbage, split, cut
     value: object = None
     times: int = 1
     stage: str = "command"  # for AT+CMGS: "command" (before the prompt) or "submit" (after Ctrl-Z)
@@ -271,11 +272,14 @@ class ModemSimulator:
         """Inject a fault into the next `times` commands starting with `command`.
         actions: drop (no reply at all), delay (reply after `value` s), cms / cme (+CMS/+CME ERROR
         `value`), error (ERROR), urc (line `value` inside the response), garbage (bytes `value`
-        inside the response). For AT+CMGS, stage "command" acts before the '> ' prompt (nothing is
-        submitted) and stage "submit" after Ctrl-Z ("drop"/"delay" then mean the SMS was submitted
-        but the answer is lost or late; "cms" means it was refused). `skip` lets that many
-        matching commands pass before the fault applies."""
-        if action not in ("drop", "delay", "cms", "cme", "error", "urc", "garbage"):
+        inside the response), split (the first PDU line of the answer is broken in two lines after
+        `value` hex digits, by default in the middle), cut (that line ends there, the rest is
+        lost). A split or cut counts only for an answer that has a PDU line. For AT+CMGS, stage
+        "command" acts before the '> ' prompt (nothing is submitted) and stage "submit" after
+        Ctrl-Z ("drop"/"delay" then mean the SMS was submitted but the answer is lost or late;
+        "cms" means it was refused). `skip` lets that many matching commands pass before the
+        fault applies."""
+        if action not in ("drop", "delay", "cms", "cme", "error", "urc", "garbage", "split", "cut"):
             raise ValueError(f"unknown fault action {action!r}")
         with self._lock:
             self.faults.append(Fault(command.upper(), action, value, times, stage, skip))
@@ -476,6 +480,8 @@ class ModemSimulator:
                 info, final = [], self._cme(int(fault.value or 100))
             elif fault.action == "error":
                 info, final = [], "ERROR"
+        if fault is not None and fault.action in ("split", "cut"):
+            info = self._damage_pdu_line(info, fault)
         chunks = [f"\r\n{line}\r\n".encode("latin-1") for line in info]
         inserts: list[bytes] = []
         trailing: list[bytes] = []
@@ -496,6 +502,19 @@ class ModemSimulator:
             chunks.insert(0, bytes(self._random.randrange(128, 256) for _ in range(5)) + b"\r\n")
         chunks.append(f"\r\n{final}\r\n".encode())
         self._emit(b"".join(chunks + trailing), delay)
+
+    def _damage_pdu_line(self, info: list[str], fault: Fault) -> list[str]:
+        """Line noise on the first PDU line of an answer: a line end inside it (split) or the
+        rest of it lost (cut). An answer without a PDU line leaves the fault for the next one."""
+        for number, line in enumerate(info):
+            if re.fullmatch(r"[0-9A-F]{4,}", line):
+                at = int(fault.value) if fault.value is not None else len(line) // 2
+                damaged = f"{line[:at]}\r\n{line[at:]}" if fault.action == "split" else line[:at]
+                return [*info[:number], damaged, *info[number + 1 :]]
+        fault.times += 1
+        if all(other is not fault for other in self.faults):
+            self.faults.insert(0, fault)
+        return info
 
     def _cme(self, code: int) -> str:
         if self._settings.cmee == 0:

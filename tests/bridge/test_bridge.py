@@ -15,7 +15,7 @@ import pytest
 
 from conductor_bridge import pdu
 from conductor_bridge.at import AtChannel, PortLost
-from conductor_bridge.bridge import Config
+from conductor_bridge.bridge import READ_ATTEMPTS, Config
 from conductor_bridge.db import Database
 from conductor_bridge.simulator import ModemSimulator
 from tests.bridge.conftest import BRIDGE_ID, FAST, BridgeThread, bridge_command, wait_for
@@ -193,6 +193,111 @@ def test_an_incomplete_message_is_stored_marked_after_the_multipart_timeout(db, 
     content = inbound(db)[0][1]
     assert content == "[incomplete: 1 of 3 parts missing] " + "a" * 153 + "[part 2 of 3 missing]" + "c" * 20
     wait_for(lambda: not sim.stored(), what="the parts deleted")
+
+
+# -- reads damaged by line noise: never a cut text, never the only intact copy deleted -------------
+
+
+def record_stores(bridge_thread: BridgeThread, sim: ModemSimulator) -> list[tuple[str, dict, list]]:
+    """Every bridge_store_inbound call: (text, what the SIM held then, slots deleted until then)."""
+    calls: list[tuple[str, dict, list]] = []
+    original = bridge_thread.bridge.db.store_inbound
+
+    def store(sender, text, *args):
+        calls.append((text, sim.stored(), list(sim.deleted)))
+        return original(sender, text, *args)
+
+    bridge_thread.bridge.db.store_inbound = store
+    return calls
+
+
+def reads(sim: ModemSimulator, index: int) -> int:
+    return sum(1 for c in list(sim.commands) if c.upper() == f"AT+CMGR={index}")
+
+
+NOISY = "Hi, is the blue dream pre-roll back in stock? I'd pick up two on Friday after work, around 6pm."
+NOISY_ALSO = "And do you take card at the counter? Thanks!"
+
+
+def test_a_pdu_split_in_a_cmgr_answer_is_read_again_and_stored_whole_once_before_deletion(
+    db, sim, start_bridge
+):
+    bridge = start_bridge(db.url, poll_seconds=3600.0)  # one scan at start: +CMTI -> AT+CMGR only
+    wait_for(lambda: ready(bridge) and scans(sim) >= 1, what="the first scan")
+    stores = record_stores(bridge, sim)
+    sim.add_fault("AT+CMGR", "split", 40)
+    sim.inject(ALICE, NOISY, WHEN)
+    wait_for(lambda: len(inbound(db)) == 1 and not sim.stored(), what="the message stored and deleted")
+    assert [r[1] for r in inbound(db)] == [NOISY]
+    assert not sim.faults, "the split was applied"
+    assert reads(sim, 1) == 2  # the split read, then the whole one
+    [(text, on_sim, deleted)] = stores  # stored once, from the whole read
+    assert text == NOISY
+    assert list(on_sim) == [1] and deleted == []  # the slot was still there when it was stored
+    assert sim.deleted == [1]
+
+
+def test_a_pdu_split_in_a_listing_is_neither_lost_nor_taken_for_the_next_message(db, sim, start_bridge):
+    sim.drop_urcs = True  # only the AT+CMGL=4 scan finds the messages
+    sim.add_fault("AT+CMGL", "split", 30)  # the first PDU line of the first listing that has one
+    bridge = start_bridge(db.url)
+    wait_for(lambda: ready(bridge), what="the bridge to be ready")
+    stores = record_stores(bridge, sim)
+    sim.inject(ALICE, NOISY, WHEN)
+    sim.inject(BOB, NOISY_ALSO, WHEN)
+    wait_for(lambda: len(inbound(db)) == 2 and not sim.stored(), what="both stored and deleted")
+    assert not sim.faults, "the split was applied"
+    assert sorted((r[0], r[1]) for r in inbound(db)) == [(ALICE, NOISY), (BOB, NOISY_ALSO)]
+    assert sorted(text for text, _, _ in stores) == sorted([NOISY, NOISY_ALSO])  # each once
+    assert reads(sim, 1) >= 1  # the damaged slot was read again by index
+    for text, on_sim, deleted in stores:
+        index = 1 if text == NOISY else 2
+        assert index in on_sim and index not in deleted
+    assert sorted(sim.deleted) == [1, 2]
+
+
+def test_a_slot_that_stays_damaged_is_kept_reported_and_read_again_at_each_scan(db, sim, start_bridge):
+    bridge = start_bridge(db.url)
+    wait_for(lambda: ready(bridge), what="the bridge to be ready")
+    stores = record_stores(bridge, sim)
+    forever = 10**6
+    sim.add_fault("AT+CMGR", "cut", 50, times=forever)
+    sim.add_fault("AT+CMGL", "split", 30, times=forever)
+    sim.inject(ALICE, NOISY, WHEN)
+    wait_for(
+        lambda: "SIM slot(s) 1 could not be read intact" in (health(db).get("last_error") or ""),
+        what="the unreadable slot in the health row",
+    )
+    scanned, read = scans(sim), reads(sim, 1)
+    wait_for(
+        lambda: scans(sim) >= scanned + 2 and reads(sim, 1) >= read + 2 * (READ_ATTEMPTS - 1),
+        what="the slot read again at the next scans",
+    )
+    assert 1 in bridge.bridge.unreadable
+    assert stores == [] and inbound(db) == []
+    assert sim.deleted == [] and list(sim.stored()) == [1]
+    # Once the line is clean the message is stored whole, then deleted.
+    sim.clear_faults()
+    wait_for(lambda: len(inbound(db)) == 1 and not sim.stored(), what="the message once readable")
+    assert [r[1] for r in inbound(db)] == [NOISY]
+    assert [text for text, _, _ in stores] == [NOISY]
+    assert not bridge.bridge.unreadable
+
+
+def test_a_message_routed_to_the_bridge_is_stored_only_if_it_arrived_whole(db, sim, start_bridge):
+    bridge = start_bridge(db.url)
+    wait_for(lambda: ready(bridge), what="the bridge to be ready")
+    whole = pdu.encode_deliver(ALICE, NOISY, WHEN)[0]
+    length = pdu.tpdu_length(whole)
+    # +CMT carries the SMS itself (the modem keeps no copy): inside an AT+CSQ answer, cut short.
+    sim.add_fault("AT+CSQ", "urc", f"+CMT: ,{length}\r\n{whole[:60]}")
+    wait_for(
+        lambda: "(+CMT) arrived damaged" in (health(db).get("last_error") or ""),
+        what="the damaged +CMT reported",
+    )
+    sim.add_fault("AT+CSQ", "urc", f"+CMT: ,{length}\r\n{whole}")
+    wait_for(lambda: len(inbound(db)) == 1, what="the whole +CMT stored")
+    assert [r[1] for r in inbound(db)] == [NOISY]
 
 
 def test_a_sender_that_is_not_a_phone_number_is_kept(db, sim, start_bridge):

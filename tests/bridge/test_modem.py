@@ -11,7 +11,7 @@ import pytest
 
 from conductor_bridge import pdu
 from conductor_bridge.at import AtChannel, AtError, AtTimeout, PortLost, SendFailed, SendUnknown
-from conductor_bridge.modem import Modem, SimError, Timeouts
+from conductor_bridge.modem import _LIST_RE, _READ_RE, Modem, SimError, Timeouts, _parse_listing, pdu_problem
 from conductor_bridge.simulator import ModemSimulator
 from tests.bridge.conftest import wait_for
 
@@ -270,3 +270,86 @@ def test_error_refusals_carry_the_code(sim, modem):
     with pytest.raises(AtError) as refused:
         modem.at("AT+CGMM")
     assert refused.value.code == "CME:14"
+
+
+# -- reads damaged by line noise --------------------------------------------------------------------
+
+
+def _deliver(text: str) -> str:
+    return pdu.encode_deliver("+16195550100", text, datetime(2026, 1, 1, tzinfo=UTC))[0]
+
+
+def test_a_pdu_line_split_in_two_is_one_damaged_message_not_two():
+    first, second = _deliver("first message, the long one"), _deliver("second")
+    lines = [
+        f"+CMGL: 1,1,,{pdu.tpdu_length(first)}",
+        first[:30],
+        first[30:],
+        f"+CMGL: 2,0,,{pdu.tpdu_length(second)}",
+        second,
+    ]
+    items, outside = _parse_listing(lines, _LIST_RE, with_index=True)
+    assert outside == []
+    assert [(i.index, i.stat, i.intact) for i in items] == [(1, 1, False), (2, 0, True)]
+    assert "2 lines" in items[0].problem
+    assert items[1].pdu == second and items[1].length == pdu.tpdu_length(second)
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ([], "no PDU line"),
+        (["CUT"], "not hex"),
+        (["ODD"], "odd number of hex digits"),
+        (["SHORT"], "announced"),
+        (["LONG"], "announced"),
+        (["SHORT_UD"], "truncated while reading user data"),
+    ],
+)
+def test_a_pdu_that_is_not_the_announced_whole_is_damaged(body, problem):
+    whole = _deliver("a text that noise must not shorten")
+    length = pdu.tpdu_length(whole)
+    variants = {"CUT": whole[:20] + "+CMGL", "ODD": whole[:-1], "SHORT": whole[:-2], "LONG": whole + "00"}
+    lines = [f"+CMGR: 0,,{length}"] + [variants.get(line, line) for line in body]
+    if body == ["SHORT_UD"]:  # the header damaged too: the length agrees, the user data is short
+        lines = [f"+CMGR: 0,,{length - 2}", whole[:-4]]
+    [item] = _parse_listing(lines, _READ_RE, with_index=False)[0]
+    assert not item.intact
+    assert problem in item.problem
+    assert pdu_problem(whole, length) is None
+
+
+def test_a_line_outside_any_header_is_kept_not_dropped():
+    whole = _deliver("orphan")
+    items, outside = _parse_listing(["+CMGL: 3,1", whole], _LIST_RE, with_index=True)
+    assert items == []
+    assert outside == ["+CMGL: 3,1", whole]
+
+
+def test_split_and_cut_reads_from_the_modem_are_damaged_and_a_second_read_is_whole(sim, modem):
+    sim.inject("+16195550100", "a text long enough to be cut somewhere in the middle")
+    wait_for(lambda: sim.stored(), what="the message stored")
+    sim.add_fault("AT+CMGR", "split")
+    damaged = modem.read(1)
+    assert damaged is not None and not damaged.intact and "2 lines" in damaged.problem
+    sim.add_fault("AT+CMGR", "cut", 40)
+    damaged = modem.read(1)
+    assert damaged is not None and not damaged.intact and "announced" in damaged.problem
+    whole = modem.read(1)
+    assert whole is not None and whole.intact
+    assert pdu.decode_deliver(whole.pdu).text == "a text long enough to be cut somewhere in the middle"
+    sim.add_fault("AT+CMGL", "split", 12)
+    [listed] = modem.list_all()
+    assert not listed.intact and "2 lines" in listed.problem
+    [listed] = modem.list_all()
+    assert listed.intact and listed.pdu == whole.pdu
+
+
+def test_a_split_fault_waits_for_an_answer_with_a_pdu(sim, modem):
+    sim.add_fault("AT+CMGL", "split")
+    assert modem.list_all() == []  # nothing stored: nothing to split, the fault stays
+    sim.inject("+16195550100", "now there is one")
+    wait_for(lambda: sim.stored(), what="the message stored")
+    [listed] = modem.list_all()
+    assert not listed.intact
+    assert modem.list_all()[0].intact
