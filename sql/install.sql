@@ -22,6 +22,7 @@
 \ir tables/scheduled_messages.sql
 \ir tables/budtenders.sql
 \ir tables/opt_outs.sql
+\ir tables/consent_phrases.sql
 \ir tables/data_issues.sql
 \ir tables/import_staging.sql
 \ir tables/bridge_health.sql
@@ -77,6 +78,7 @@
 
 -- Code: messaging (queue, compliance, campaigns, bridge functions).
 \ir functions/messaging/rules.sql
+\ir functions/messaging/revocation.sql
 \ir functions/messaging/message_triggers.sql
 \ir functions/messaging/compliance.sql
 \ir functions/messaging/reconcile.sql

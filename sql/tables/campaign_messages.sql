@@ -83,7 +83,9 @@ comment on column public.campaign_messages.conductor_message_id is
 'The messages row it became (set by campaign dispatch through scheduled_messages.campaign_message_id, '
 'or by the workflow).';
 comment on column public.campaign_messages.delivery_status is
-'Status of that messages row, kept by trigger; status becomes sent or failed with it.';
+'Status of that messages row, kept by trigger; status becomes sent or failed with it. '
+'skipped_duplicate_phone when its scheduled message was skipped because another customer''s row of the same '
+'campaign already texts this phone (scheduled_messages.duplicate_of).';
 comment on column public.campaign_messages.reviewed_by is 'Reviewer.';
 comment on column public.campaign_messages.reviewed_at is 'Review time.';
 comment on column public.campaign_messages.feedback_notes is 'Reviewer notes.';

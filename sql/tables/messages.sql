@@ -70,8 +70,9 @@ comment on column public.messages.direction is 'inbound or outbound.';
 comment on column public.messages.status is
 'inbound: unread, read. outbound: queued, sending, sent, failed, outcome_unknown, cancelled.';
 comment on column public.messages.message_kind is
-'reply (conversation), marketing (quiet hours and frequency cap apply unless in_reply_to is set) or '
-'system (compliance replies).';
+'reply (conversation and transactional texts), marketing (quiet hours and frequency cap apply unless it '
+'answers, through in_reply_to, a text the number sent within reply_window_hours) or system (the package''s '
+'own compliance replies, registered in conductor.compliance_replies; nobody else can queue one).';
 comment on column public.messages.message_hash is
 'Duplicate-detection key; unique. Inbound: sha256 of sender, network timestamp and text (computed when '
 'absent), so the same SMS stored twice is one row. Outbound: "outbound:<id>" when absent (every row '

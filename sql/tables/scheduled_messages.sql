@@ -41,11 +41,38 @@ create table if not exists public.scheduled_messages (
     constraint scheduled_messages_campaign_message_id_fkey foreign key (campaign_message_id)
     references public.campaign_messages (id) on delete set null,
     constraint scheduled_messages_phone_number_check check (phone_number ~ '^\+[1-9][0-9]{7,14}$'),
-    constraint scheduled_messages_status_check check (
-        status in ('draft', 'scheduled', 'queued', 'sent', 'failed', 'outcome_unknown', 'skipped', 'cancelled')
-    ),
     constraint scheduled_messages_confidence_check check (confidence_score between 0 and 1)
 );
+alter table public.scheduled_messages add column if not exists duplicate_of bigint;
+select pg_temp.add_check(
+    'public.scheduled_messages', 'scheduled_messages_duplicate_of_check', 'duplicate_of is null or duplicate_of <> id',
+    'duplicate_of', 'id'
+);
+do $duplicate_of_fkey$
+begin
+    if not exists (
+        select from pg_catalog.pg_constraint
+        where conrelid = 'public.scheduled_messages'::regclass and conname = 'scheduled_messages_duplicate_of_fkey'
+    ) then
+        alter table public.scheduled_messages add constraint scheduled_messages_duplicate_of_fkey
+        foreign key (duplicate_of) references public.scheduled_messages (id) on delete set null;
+    end if;
+end
+$duplicate_of_fkey$;
+-- The status list grew (skipped_duplicate_phone): the narrower constraint of older installs is replaced.
+alter table public.scheduled_messages drop constraint if exists scheduled_messages_status_check;
+select pg_temp.add_check(
+    'public.scheduled_messages', 'scheduled_messages_status_values_check',
+    $$status in (
+        'draft', 'scheduled', 'queued', 'sent', 'failed', 'outcome_unknown', 'skipped', 'skipped_duplicate_phone',
+        'cancelled'
+    )$$,
+    'status', 'id'
+);
+create index if not exists scheduled_messages_duplicate_of_idx on public.scheduled_messages (duplicate_of);
+create index if not exists scheduled_messages_campaign_phone_idx
+on public.scheduled_messages (campaign_name, phone_number)
+where message_id is not null;
 create index if not exists scheduled_messages_customer_id_idx on public.scheduled_messages (customer_id);
 create index if not exists scheduled_messages_due_idx on public.scheduled_messages (scheduled_send_time)
 where status = 'scheduled';
@@ -82,7 +109,9 @@ comment on column public.scheduled_messages.scheduled_send_time is 'Not sent bef
 comment on column public.scheduled_messages.actual_send_time is 'When the modem sent it (follows messages.sent_at).';
 comment on column public.scheduled_messages.status is
 'draft, scheduled, queued (in messages, not finished), sent, failed, outcome_unknown (the modem never '
-'answered; not resent), skipped (a rule refused it: opted out, frequency cap) or cancelled.';
+'answered; not resent), skipped (a rule refused it: opted out, frequency cap, marketing suspended), '
+'skipped_duplicate_phone (another row of the same campaign already texts this phone: see duplicate_of) or '
+'cancelled.';
 comment on column public.scheduled_messages.delivery_status is
 'Status of the linked messages row (queued, sending, sent, failed, outcome_unknown, cancelled), kept by trigger.';
 comment on column public.scheduled_messages.error_message is 'Why it failed or was skipped.';
@@ -91,5 +120,9 @@ comment on column public.scheduled_messages.campaign_batch_id is 'Campaign batch
 comment on column public.scheduled_messages.reviewed_by is 'Reviewer.';
 comment on column public.scheduled_messages.reviewed_at is 'Review time.';
 comment on column public.scheduled_messages.human_override is 'Whether a human changed the generated text.';
+comment on column public.scheduled_messages.duplicate_of is
+'For a row skipped_duplicate_phone: the row of the same campaign (campaign_name and campaign_batch_id) whose '
+'text went to this phone instead, carrying that row''s customer''s personalisation. One text per phone per '
+'campaign.';
 comment on column public.scheduled_messages.created_at is 'Row creation time.';
 comment on column public.scheduled_messages.updated_at is 'Last change, maintained by trigger.';

@@ -171,6 +171,32 @@ insert into conductor.settings (key, value, description) values
 )
 on conflict (key) do nothing;
 
+-- Messaging compliance: natural-language revocations (conductor.consent_phrases), the window of
+-- compliance replies, and what a marketing text that answers the customer may skip.
+insert into conductor.settings (key, value, description) values
+(
+    'natural_opt_out_confirmation_text',
+    '"MoTa: We read your message as a request to stop texts, so you will get no more messages from us. If we got that wrong, reply START."',
+    'The one reply sent when a text that is not a bare keyword opts the number out ("please stop texting me"): '
+    'a confirmation that also lets the customer correct us, never marketing'
+),
+(
+    'compliance_reply_window_minutes', '5',
+    'Confirmations and help replies are queued only for texts received (messages.timestamp) within this many '
+    'minutes; an older text (stored late, imported history) still opts out or in but gets no reply. 47 CFR '
+    '64.1200(a)(12) presumes an opt-out confirmation sent within five minutes'
+),
+(
+    'reply_window_hours', '24',
+    'A marketing text with in_reply_to (exempt from quiet hours and the frequency cap) must answer an inbound '
+    'text from the same number received within this many hours'
+),
+(
+    'marketing_replies_per_inbound', '1',
+    'Most marketing texts that may answer one inbound text exempt from quiet hours and the frequency cap'
+)
+on conflict (key) do nothing;
+
 -- Derived customer data: the weights of the seeds' win-back score.
 insert into conductor.settings (key, value, description) values
 (

@@ -252,6 +252,15 @@ select
         where o.phone_number = c.phone
     ) as opted_out_at,
     (
+        select
+            jsonb_build_object(
+                'flagged_at', r.flagged_at, 'message_id', r.source_message_id, 'matched_phrase', r.matched_phrase,
+                'marketing_suspended', true
+            )
+        from conductor.opt_out_reviews as r
+        where r.phone_number = c.phone and r.resolved_at is null
+    ) as opt_out_review,
+    (
         select ol.lead
         from conductor.open_leads as ol
         where ol.phone_number = c.phone or ol.customer_id = c.member_id
@@ -308,6 +317,10 @@ comment on column public.customer_sms_context.last_purchase_date is 'Local date 
 comment on column public.customer_sms_context.last_purchase_at is 'Time of the latest completed sale.';
 comment on column public.customer_sms_context.opted_out is 'The phone is in conductor.opt_outs: send nothing.';
 comment on column public.customer_sms_context.opted_out_at is 'When the phone opted out.';
+comment on column public.customer_sms_context.opt_out_review is
+'A text from the phone that may revoke consent, waiting for a person: {flagged_at, message_id, '
+'matched_phrase, marketing_suspended: true}; no marketing until resolve_opt_out_review closes it. Null '
+'when none is open.';
 comment on column public.customer_sms_context.open_lead is
 'Latest lead with this phone or member that is not converted or lost: {id, lead_status, conversation_stage, '
 'last_message, last_message_at, source, conversion_probability, created_at}; null if none.';

@@ -22,6 +22,14 @@ begin
             'customers_sharing_phone', 0,
             'opted_out', exists (select from conductor.opt_outs as o where o.phone_number = v_phone),
             'opted_out_at', (select o.opted_out_at from conductor.opt_outs as o where o.phone_number = v_phone),
+            'opt_out_review', (
+                select jsonb_build_object(
+                    'flagged_at', r.flagged_at, 'message_id', r.source_message_id, 'matched_phrase', r.matched_phrase,
+                    'marketing_suspended', true
+                )
+                from conductor.opt_out_reviews as r
+                where r.phone_number = v_phone and r.resolved_at is null
+            ),
             'open_lead', (
                 select ol.lead from conductor.open_leads as ol
                 where ol.phone_number = v_phone
@@ -41,6 +49,7 @@ comment on function public.get_customer_insights(text) is
 'Everything the AI needs about the customer with this phone, as one jsonb: found = true plus every column '
 'of customer_sms_context (identity, tier, churn, RFM, LTV, visits and rhythm, loyalty points, '
 'favorite_products, recent_purchases, favorite_category, preferred_location and preferred_budtender, '
-'last purchase, opted_out, open_lead, customers_sharing_phone). When several customers share the phone, '
+'last purchase, opted_out, opt_out_review, open_lead, customers_sharing_phone). When several customers share the phone, '
 'the one with the most recent visit. Unknown phone: {"found": false, phone_number, customers_sharing_phone: '
-'0, opted_out, opted_out_at, open_lead}. Missing or malformed phone_number: SQLSTATE 22023.';
+'0, opted_out, opted_out_at, opt_out_review, open_lead}. opt_out_review: a text that may revoke consent '
+'waiting for a person (marketing suspended), or null. Missing or malformed phone_number: SQLSTATE 22023.';

@@ -1,8 +1,9 @@
 -- Inbound SMS from the modem bridge, stored idempotently: the bridge calls this for each
 -- complete message (multipart already joined), commits, and only then deletes the SIM slots,
 -- so a crash in between makes it store the same SMS again, which changes nothing here.
--- In the same transaction: compliance keywords (STOP, START, HELP, ...) and the lead of a
--- number that is not a customer. Senders that are not phone numbers go to
+-- In the same transaction: the consent rules (STOP, START, HELP, natural-language revocations),
+-- applied by the messages insert trigger as for every inbound row, and the lead of a number that
+-- is not a customer. Senders that are not phone numbers go to
 -- conductor.other_sender_messages. Writes: public.messages, conductor.other_sender_messages,
 -- conductor.opt_outs, conductor.consent_events, public.leads (through conductor.upsert_lead),
 -- conductor.data_issues, conductor.inbound_parts. Reads (bridge_stored_parts):
@@ -28,7 +29,6 @@ declare
     v_content text := coalesce(p_content, '');
     v_phone text;
     v_hash text;
-    v_action text;
     v_id bigint;
     v_customer_id text;
 begin
@@ -74,21 +74,18 @@ begin
         return;
     end if;
 
-    v_action := conductor.inbound_keyword_action(v_phone, v_content);
+    -- The insert trigger applies the consent rules (keywords, revocations), as for any inbound row.
     insert into public.messages (
-        phone_number, content, modem_timestamp, direction, status, message_kind, message_hash, modem_index, parts
+        phone_number, content, modem_timestamp, direction, message_kind, message_hash, modem_index, parts
     )
-    values (
-        v_phone, v_content, p_modem_timestamp, 'inbound',
-        -- A compliance keyword is answered here; nobody else needs to read it.
-        case when v_action is null then 'unread' else 'read' end,
-        'reply', v_hash, p_modem_index, p_parts
-    )
+    values (v_phone, v_content, p_modem_timestamp, 'inbound', 'reply', v_hash, p_modem_index, p_parts)
     returning id, customer_id into v_id, v_customer_id;
 
-    if v_action is not null then
-        perform conductor.apply_consent_keyword(v_id, v_phone, v_action, v_content);
-    elsif v_customer_id is null then
+    -- A consent text (keyword, revocation, possible revocation) makes no lead.
+    if v_customer_id is null and not exists (
+        select from conductor.consent_events as e
+        where e.phone_number = v_phone and e.source_message_id = v_id
+    ) then
         begin
             perform conductor.upsert_lead(v_phone, v_content, 'sms'::text, coalesce(p_modem_timestamp, pg_catalog.now()));
         exception when others then

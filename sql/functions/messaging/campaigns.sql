@@ -1,7 +1,9 @@
 -- Campaign dispatch and delivery flow-back. Every minute pg_cron (conductor_dispatch_campaigns)
 -- moves due public.scheduled_messages into public.messages as queued marketing messages under
--- the queue's rules: an opted-out number or one over the frequency cap is 'skipped' with the
--- reason, and quiet hours only delay next_attempt_at. When the linked message changes status,
+-- the queue's rules: an opted-out number, one whose marketing is suspended for review or one over
+-- the frequency cap is 'skipped' with the reason, and quiet hours only delay next_attempt_at.
+-- One text per phone per campaign: customers sharing a phone get one text (the phone owner's
+-- personalisation); the other rows become 'skipped_duplicate_phone' with duplicate_of. When the linked message changes status,
 -- scheduled_messages and campaign_messages follow (statement trigger, set-based).
 -- Reads: public.scheduled_messages, conductor.settings. Writes: public.messages,
 -- public.scheduled_messages, public.campaign_messages.
@@ -15,29 +17,84 @@ language plpgsql
 as $$
 declare
     v_batch integer := (conductor.setting('campaign_dispatch_batch_size') #>> '{}')::integer;
-    v_due public.scheduled_messages;
+    v_ids bigint[];
+    v_due record;
     v_phone text;
     v_refusal text;
     v_outcome text;
     v_message_id bigint;
+    v_carrier public.scheduled_messages;
     v_queued integer := 0;
 begin
     if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('conductor dispatch_campaigns')) then
         return 0;
     end if;
-    for v_due in
-        select s.*
+    select pg_catalog.array_agg(d.id) into v_ids
+    from (
+        select s.id
         from public.scheduled_messages as s
         where s.status = 'scheduled' and s.scheduled_send_time <= pg_catalog.now()
         order by s.scheduled_send_time, s.id
         limit v_batch
         for update skip locked
+    ) as d;
+    -- Rows of one campaign to one phone (customers who share a phone) are taken together, the row
+    -- of the customer the phone belongs to (conductor.customer_for_phone: the latest visitor)
+    -- first, then by time and id: that row's text is the one the phone gets.
+    for v_due in
+        select s.*
+        from public.scheduled_messages as s
+        where s.id = any(v_ids)
+        window campaign_phone as (
+            partition by
+                case when s.campaign_name is null then s.id end, s.campaign_name, s.campaign_batch_id, s.phone_number
+        )
+        order by
+            min(s.scheduled_send_time) over campaign_phone,
+            min(s.id) over campaign_phone,
+            s.customer_id is not distinct from conductor.customer_for_phone(s.phone_number) desc,
+            s.scheduled_send_time,
+            s.id
     loop
         v_phone := v_due.phone_number;
         v_message_id := null;
         v_outcome := 'skipped';
         perform conductor.lock_phone(v_phone);
-        v_refusal := conductor.outbound_refusal(v_phone, true);
+
+        -- One text per phone per campaign (campaign_name and campaign_batch_id).
+        if v_due.campaign_name is not null then
+            select s.* into v_carrier
+            from public.scheduled_messages as s
+            where s.campaign_name = v_due.campaign_name
+                and s.campaign_batch_id is not distinct from v_due.campaign_batch_id
+                and s.phone_number = v_phone
+                and s.message_id is not null
+                and s.id <> v_due.id
+            order by s.id
+            limit 1;
+            if v_carrier.id is not null then
+                update public.scheduled_messages as s
+                set
+                    status = 'skipped_duplicate_phone',
+                    duplicate_of = v_carrier.id,
+                    delivery_status = null,
+                    error_message = format(
+                        'skipped_duplicate_phone: %s already gets campaign "%s" from scheduled message %s '
+                        '(customer %s''s text)',
+                        v_phone, v_due.campaign_name, v_carrier.id, coalesce(v_carrier.customer_id, 'unknown')
+                    )
+                where s.id = v_due.id;
+                if v_due.campaign_message_id is not null then
+                    update public.campaign_messages as c
+                    set delivery_status = 'skipped_duplicate_phone'
+                    where c.id = v_due.campaign_message_id;
+                end if;
+                v_carrier := null;
+                continue;
+            end if;
+        end if;
+
+        v_refusal := conductor.outbound_refusal(v_phone, 'marketing', null);
         if v_refusal is null then
             begin
                 insert into public.messages (phone_number, content, direction, status, message_kind, customer_id)
@@ -75,10 +132,13 @@ $$;
 comment on function conductor.dispatch_campaigns() is
 'pg_cron job conductor_dispatch_campaigns: queues due scheduled_messages (status scheduled, '
 'scheduled_send_time <= now) as marketing messages and links message_id (and the campaign_messages '
-'draft''s conductor_message_id); an opted-out number or the frequency cap makes the row skipped with '
-'error_message, a text the queue refuses (empty, too long) makes it failed; quiet hours delay '
-'next_attempt_at. At most campaign_dispatch_batch_size rows per run. Advisory-locked; returns how many '
-'were queued.';
+'draft''s conductor_message_id). One text per phone per campaign (campaign_name, campaign_batch_id): when '
+'customers share a phone, the row of the customer the phone belongs to (the latest visitor) is sent, else '
+'the earliest; the others become skipped_duplicate_phone with duplicate_of naming it, and so does a row of '
+'the campaign that becomes due after the phone got its text. An opted-out number, a suspended number or the '
+'frequency cap makes the row skipped with error_message, a text the queue refuses (empty, too long) makes '
+'it failed; quiet hours delay next_attempt_at. At most campaign_dispatch_batch_size rows per run. '
+'Advisory-locked; returns how many were queued.';
 
 create function conductor.tg_messages__campaign_status()
 returns trigger

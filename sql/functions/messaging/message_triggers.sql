@@ -4,8 +4,11 @@
 -- cancellation of queued messages when a number opts out. The triggers themselves are created
 -- in sql/triggers/messaging.sql. They are security definer: n8n writes public.messages as
 -- service_role, which has no access to the conductor schema the rules live in.
--- Reads: conductor.settings, conductor.opt_outs, public.customers. Writes: public.messages
--- (cancellations).
+-- Every inbound row goes through the consent rules (conductor.apply_inbound_consent), whoever
+-- inserts it; a possible revocation flagged for review cancels queued marketing.
+-- Reads: conductor.settings, conductor.opt_outs, conductor.opt_out_reviews,
+-- conductor.compliance_replies, public.customers. Writes: public.messages (cancellations, consent
+-- replies), the consent tables (through conductor.apply_inbound_consent).
 --
 -- Status machine (anything else raises 22023 naming status):
 --   inbound:  unread -> read
@@ -27,7 +30,9 @@ begin
             using errcode = '22023';
     end if;
     if new.message_kind is null or new.message_kind not in ('reply', 'marketing', 'system') then
-        raise exception 'message_kind: must be reply, marketing or system, not %', coalesce(new.message_kind, 'null')
+        raise exception 'message_kind is not valid: must be reply, marketing or system, not "%"%',
+            left(coalesce(new.message_kind, 'null'), 40),
+            case when length(new.message_kind) > 40 then format(' (first 40 of %s characters)', length(new.message_kind)) else '' end
             using errcode = '22023';
     end if;
 
@@ -69,16 +74,13 @@ begin
         select from public.messages as m
         where m.id = new.in_reply_to and m.direction = 'inbound' and m.phone_number = new.phone_number
     ) then
-        raise exception 'in_reply_to: % is not an inbound message from %', new.in_reply_to, new.phone_number
+        raise exception 'in_reply_to is not an inbound message from phone_number: message % is not a text from %',
+            new.in_reply_to, new.phone_number
             using errcode = '22023';
     end if;
 
     if new.status = 'queued' then
-        perform conductor.require_outbound_content(new.content);
-        perform conductor.lock_phone(new.phone_number);
-        perform conductor.require_outbound_allowed(
-            new.phone_number, conductor.is_marketing(new.message_kind, new.in_reply_to), new.id
-        );
+        perform conductor.require_queue_rules(new, true);
         new.next_attempt_at := coalesce(new.next_attempt_at, pg_catalog.now());
         if conductor.is_marketing(new.message_kind, new.in_reply_to) then
             new.next_attempt_at := conductor.marketing_send_time(
@@ -96,9 +98,10 @@ begin
 end
 $$;
 comment on function conductor.tg_messages__prepare_insert() is
-'Trigger: validates a new message (direction, status, kind, in_reply_to, content), computes message_hash '
-'when absent, links customer_id by phone, and for a queued message refuses opted-out numbers and '
-'marketing over the frequency cap (P0001) and moves marketing into the sending window.';
+'Trigger: validates a new message (direction, status, kind, in_reply_to), computes message_hash when absent, '
+'links customer_id by phone, and for a queued message applies conductor.require_queue_rules (content, system '
+'kind reserved, reply window, opt-out, marketing suspension, frequency cap) and moves marketing into the '
+'sending window.';
 
 create function conductor.tg_messages__guard_update()
 returns trigger
@@ -180,22 +183,35 @@ begin
             or (new.phone_number, new.message_kind, new.in_reply_to)
             is distinct from (old.phone_number, old.message_kind, old.in_reply_to)
         ) then
-        -- Requeued, or re-addressed while queued: the rules apply again (the frequency cap only
-        -- to a message that was not counted yet, i.e. one that changes number or becomes marketing).
-        perform conductor.require_outbound_content(new.content);
-        perform conductor.lock_phone(new.phone_number);
-        perform conductor.require_outbound_allowed(
-            new.phone_number,
-            conductor.is_marketing(new.message_kind, new.in_reply_to)
-            and old.status = 'queued'
-            and (
-                new.phone_number is distinct from old.phone_number
-                or not conductor.is_marketing(old.message_kind, old.in_reply_to)
-            ),
-            new.id
-        );
+        -- Requeued, or re-addressed while queued: every rule applies again. The frequency cap is
+        -- checked for a message that was not counted: one that failed (failed messages do not
+        -- count), or one that changes number or becomes marketing while queued. A message coming
+        -- back from sending or outcome_unknown was counted all along.
         if new.phone_number is distinct from old.phone_number then
             new.customer_id := conductor.customer_for_phone(new.phone_number);
+        end if;
+        if old.status = 'sending' then
+            -- The bridge's automatic retry: a rule that now refuses the message fails it with the
+            -- reason instead of failing the bridge's report.
+            begin
+                perform conductor.require_queue_rules(new, false);
+            exception when raise_exception or invalid_parameter_value then
+                new.status := 'failed';
+                new.error_message := concat_ws(' - ', new.error_message, 'not retried: ' || sqlerrm);
+                return new;
+            end;
+        else
+            perform conductor.require_queue_rules(
+                new,
+                old.status = 'failed'
+                or (
+                    old.status = 'queued'
+                    and (
+                        new.phone_number is distinct from old.phone_number
+                        or not conductor.is_marketing(old.message_kind, old.in_reply_to)
+                    )
+                )
+            );
         end if;
         new.next_attempt_at := coalesce(new.next_attempt_at, pg_catalog.now());
         if conductor.is_marketing(new.message_kind, new.in_reply_to) then
@@ -211,7 +227,9 @@ end
 $$;
 comment on function conductor.tg_messages__guard_update() is
 'Trigger: enforces the message status machine (22023 naming status on an invalid transition), keeps '
-'received and sent messages unchanged, and applies the queue rules again when a message is requeued.';
+'received and sent messages unchanged, and applies conductor.require_queue_rules again on every way back '
+'into queued (the frequency cap too for a failed message); the bridge''s automatic retry of a message a '
+'rule now refuses becomes failed with the reason.';
 
 create function conductor.tg_messages__notify_inserted()
 returns trigger
@@ -271,13 +289,56 @@ begin
     where m.phone_number = o.phone_number
         and m.direction = 'outbound'
         and m.status = 'queued'
-        and m.id is distinct from o.confirmation_message_id;
+        and m.id is distinct from o.confirmation_message_id
+        and not exists (
+            select from conductor.compliance_replies as r
+            where r.message_id = m.id and r.reply_type = 'help'
+        );
     return null;
 end
 $$;
 comment on function conductor.tg_opt_outs__cancel_queued() is
 'Statement trigger: an opt-out (by keyword or by an operator''s insert) cancels every message still '
-'queued to the number except its confirmation.';
+'queued to the number except its confirmation and help replies.';
+
+create function conductor.tg_opt_out_reviews__cancel_marketing()
+returns trigger
+security definer
+set search_path = pg_catalog, pg_temp
+language plpgsql
+as $$
+begin
+    update public.messages as m
+    set
+        status = 'cancelled',
+        error_code = 'opt_out_review',
+        error_message = 'cancelled: a text from the number may revoke consent and waits for review'
+    from new_rows as r
+    where m.phone_number = r.phone_number
+        and r.resolved_at is null
+        and m.direction = 'outbound'
+        and m.status = 'queued'
+        and m.message_kind = 'marketing';
+    return null;
+end
+$$;
+comment on function conductor.tg_opt_out_reviews__cancel_marketing() is
+'Statement trigger: a possible revocation flagged for review cancels the marketing still queued to the number.';
+
+create function conductor.tg_messages__apply_consent()
+returns trigger
+security definer
+set search_path = pg_catalog, pg_temp
+language plpgsql
+as $$
+begin
+    perform conductor.apply_inbound_consent(new);
+    return null;
+end
+$$;
+comment on function conductor.tg_messages__apply_consent() is
+'Trigger (after insert of an inbound message, whoever inserts it): applies the consent rules '
+'(conductor.apply_inbound_consent): keywords, natural-language revocations, reviews.';
 
 create function conductor.tg_customers__link_messages()
 returns trigger

@@ -5,7 +5,9 @@
 -- - transactions of a member (walk-ins have no timeline): purchase or refund, voided ones too
 --   (metadata.status says so), with their line items in metadata;
 -- - messages, both directions: sms_inbound / sms_outbound with status, kind and content;
--- - conductor.lead_events: lead_created, lead_linked, lead_unlinked, lead_status_changed.
+-- - conductor.lead_events: lead_created, lead_linked, lead_unlinked, lead_status_changed;
+-- - conductor.opt_out_reviews: sms_opt_out_review, a text that may revoke consent (marketing
+--   suspended while open), with its resolution once a person closed it.
 -- Keys: customer_id is the member (transactions.customer_id; for messages messages.customer_id,
 -- else the customer who has that phone now; for lead events the lead's customer); phone_number
 -- is the other party's number for messages and lead events (null for transactions). A number
@@ -13,7 +15,8 @@
 -- recorded_at is when the source row was last written (transactions.updated_at,
 -- messages.updated_at, leads.updated_at for lead events): get_customer_timeline compares it with
 -- the stored rows to take what changed since the refresh from here.
--- Reads: transactions, transaction_items, messages, customers, leads, conductor.lead_events.
+-- Reads: transactions, transaction_items, messages, customers, leads, conductor.lead_events,
+-- conductor.opt_out_reviews.
 
 create function conductor.activity_timeline_rows(
     p_customer_id text,
@@ -157,6 +160,45 @@ begin
 
     return query
     select
+        coalesce(sm.customer_id, o.member_id),
+        r.phone_number,
+        'sms_opt_out_review'::text,
+        r.flagged_at,
+        'opt_out_reviews'::text,
+        r.id,
+        case
+            when r.resolved_at is null then
+                format('Possible opt-out ("%s"): marketing suspended until a person reviews it', r.matched_phrase)
+            when r.resolution = 'not_revocation' then
+                format('Possible opt-out ("%s") reviewed: not a revocation, marketing resumed', r.matched_phrase)
+            else format('Possible opt-out ("%s") closed: %s', r.matched_phrase, replace(r.resolution, '_', ' '))
+        end,
+        jsonb_strip_nulls(jsonb_build_object(
+            'review_id', r.id,
+            'message_id', r.source_message_id,
+            'matched_phrase', r.matched_phrase,
+            'open', r.resolved_at is null,
+            'marketing_suspended', r.resolved_at is null,
+            'resolved_at', r.resolved_at,
+            'resolution', r.resolution,
+            'resolved_by', r.resolved_by
+        )),
+        r.updated_at
+    from conductor.opt_out_reviews as r
+    left join public.messages as sm on sm.id = r.source_message_id
+    left join lateral (
+        select c.member_id
+        from public.customers as c
+        where sm.customer_id is null and c.phone = r.phone_number
+        order by c.last_visited desc nulls last, c.id desc
+        limit 1
+    ) as o on true
+    where
+        (v_all or r.phone_number = p_phone_number or sm.customer_id = p_customer_id)
+        and (p_since is null or r.updated_at >= p_since);
+
+    return query
+    select
         l.customer_id,
         l.phone_number,
         'lead_' || e.event,
@@ -192,7 +234,7 @@ begin
 end
 $$;
 comment on function conductor.activity_timeline_rows(text, text, timestamptz) is
-'Activity rows (purchases, refunds, SMS both ways, lead events) built from the base tables: all of them '
+'Activity rows (purchases, refunds, SMS both ways, lead events, possible opt-outs under review) built from the base tables: all of them '
 'when p_customer_id and p_phone_number are null, else those of that customer or that phone number; with '
 'p_since, only rows whose source was written at or after it. Materialized as '
 'public.customer_activity_timeline.';

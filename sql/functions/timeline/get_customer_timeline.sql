@@ -96,6 +96,10 @@ begin
                     inner join public.leads as l on l.id = e.lead_id
                     where e.id = s.source_id and l.updated_at < v_since
                 )
+                when 'opt_out_reviews' then exists (
+                    select from conductor.opt_out_reviews as r
+                    where r.id = s.source_id and r.updated_at < v_since
+                )
                 else false
             end
     ),

@@ -73,7 +73,7 @@ select is(
 select results_eq(
     $$select status, message_id, error_message from public.scheduled_messages where id = 8003$$,
     $$values ('skipped'::text, null::bigint,
-              'phone_number +16195551203 has opted out of SMS: nothing can be queued to it'::text)$$,
+              'opted out: phone_number +16195551203 has opted out of SMS; nothing can be queued to it'::text)$$,
     'an opted-out number is skipped with the reason'
 );
 select results_eq(
@@ -82,7 +82,7 @@ select results_eq(
     'a number over the frequency cap is skipped with the reason'
 );
 select results_eq(
-    $$select status, error_message like 'content:%' from public.scheduled_messages where id = 8005$$,
+    $$select status, error_message like 'content is%' from public.scheduled_messages where id = 8005$$,
     $$values ('failed'::text, true)$$,
     'an unusable text fails that row only'
 );

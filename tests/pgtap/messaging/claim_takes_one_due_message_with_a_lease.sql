@@ -27,9 +27,7 @@ select is(conductor.bridge_next_due_at(), null, 'nothing queued: bridge_next_due
 
 select public.queue_sms('+16195550201', 'marketing first in time', 'marketing') as marketing \gset
 select public.queue_sms('+16195550202', 'a reply') as reply \gset
-insert into public.messages (phone_number, content, direction, status, message_kind)
-values ('+16195550203', 'a compliance reply', 'outbound', 'queued', 'system')
-returning id as system \gset
+select conductor.queue_compliance_reply('+16195550203', 'help', null, 'a compliance reply') as system \gset
 select public.queue_sms('+16195550204', 'later') as later \gset
 update public.messages set next_attempt_at = now() + interval '10 minutes'
 where id = :later;

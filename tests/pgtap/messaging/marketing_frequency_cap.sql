@@ -27,7 +27,8 @@ select lives_ok(
 select throws_ok(
     $$select public.queue_sms('+16195551101', 'sale 3', 'marketing')$$,
     'P0001',
-    'phone_number +16195551101 already has 2 marketing messages within 7 days (settings marketing_cap_messages, marketing_cap_days)',
+    'frequency cap reached: phone_number +16195551101 already has 2 marketing messages within 7 days '
+    || '(settings marketing_cap_messages, marketing_cap_days)',
     'the third within 7 days is refused, naming phone_number and the cap'
 );
 select throws_ok(

@@ -8,12 +8,12 @@ insert into conductor.opt_outs (phone_number, keyword) values ('+16195550901', '
 
 select throws_ok(
     $$select public.queue_sms('+16195550901', 'hello')$$,
-    'P0001', 'phone_number +16195550901 has opted out of SMS: nothing can be queued to it',
+    'P0001', 'opted out: phone_number +16195550901 has opted out of SMS; nothing can be queued to it',
     'queue_sms refuses an opted-out number, naming phone_number'
 );
 select throws_ok(
-    $$select public.queue_sms('(619) 555-0901', 'hello', 'system')$$,
-    'P0001', null, 'whatever the spelling of the number, and even for a system message'
+    $$select public.queue_sms('(619) 555-0901', 'hello', 'marketing')$$,
+    'P0001', null, 'whatever the spelling of the number and the kind of message'
 );
 select throws_ok(
     $$insert into public.messages (phone_number, content, direction, status)

@@ -11,13 +11,13 @@ insert into public.messages (id, phone_number, content, direction, status, modem
 (9503, '+16195551502', 'other', 'inbound', 'unread', now());
 
 select throws_like(
-    $$select public.queue_sms('+16195551501', '')$$, 'content:%', 'empty content is refused, naming content'
+    $$select public.queue_sms('+16195551501', '')$$, 'content is empty:%', 'empty content is refused, naming content'
 );
 select throws_ok(
     $$select public.queue_sms('+16195551501', '   ')$$, '22023', null, 'blank content is refused'
 );
 select throws_like(
-    $$select public.queue_sms('+16195551501', repeat('x', 1601))$$, 'content: 1601 characters%',
+    $$select public.queue_sms('+16195551501', repeat('x', 1601))$$, 'content is too long: 1601 characters%',
     'content over sms_max_content_length is refused'
 );
 select throws_like(
@@ -27,10 +27,10 @@ select throws_ok(
     $$select public.queue_sms(null, 'hi')$$, '22023', null, 'a number is required'
 );
 select throws_like(
-    $$select public.queue_sms('+16195551501', 'hi', 'spam')$$, 'message_kind:%', 'an unknown kind is refused'
+    $$select public.queue_sms('+16195551501', 'hi', 'spam')$$, 'message_kind is not valid:%', 'an unknown kind is refused'
 );
 select throws_like(
-    $$select public.queue_sms('+16195551501', 'hi', 'reply', 9503)$$, 'in_reply_to:%',
+    $$select public.queue_sms('+16195551501', 'hi', 'reply', 9503)$$, 'in_reply_to is not an inbound message from phone_number:%',
     'in_reply_to must be a message from the same number'
 );
 select public.queue_sms('(619) 555-1501', 'thanks for writing', 'reply', 9501) as reply \gset
@@ -63,7 +63,7 @@ select throws_ok(
     '22023', null, 'an outbound message cannot be marked read'
 );
 select throws_like(
-    $$select public.mark_messages_read(array[424242]::bigint[])$$, 'message_ids: no message with id 424242',
+    $$select public.mark_messages_read(array[424242]::bigint[])$$, 'message_ids has unknown ids: no message with id 424242',
     'an unknown id is an error naming it'
 );
 

@@ -1,8 +1,9 @@
 -- START, UNSTOP and YES opt an opted-out number back in with a confirmation (from anyone else
--- "YES" is an ordinary reply); HELP and INFO get the program's help text, except from an
--- opted-out number, which receives nothing but its opt-out confirmation.
+-- "YES" is an ordinary reply); HELP and INFO get the program's help text, once per request,
+-- also from an opted-out number (carriers expect HELP answered whatever the subscription state):
+-- the bridge sends it as a system reply, while nothing else reaches the number.
 begin;
-select plan(16);
+select plan(19);
 
 select is(
     (
@@ -52,11 +53,43 @@ select is(
         )
     ), true, 'then asks for help'
 );
+select results_eq(
+    $$select content, message_kind from public.messages
+      where phone_number = '+16195550803' and direction = 'outbound' order by id$$,
+    $$select value #>> '{}', 'system'::text from conductor.settings
+      where key in ('opt_out_confirmation_text', 'help_text') order by key desc$$,
+    'an opted-out number that asks for HELP gets the help text after its opt-out confirmation'
+);
 select is(
     (
-        select count(*)::integer from public.messages
-        where phone_number = '+16195550803' and direction = 'outbound'
-    ), 1, 'an opted-out number gets no help text, only its opt-out confirmation'
+        select m.in_reply_to from public.messages as m
+        where m.phone_number = '+16195550803' and m.direction = 'outbound' and m.content like 'MoTa dispensary%'
+    ),
+    (
+        select m.id from public.messages as m
+        where m.phone_number = '+16195550803' and m.direction = 'inbound' and m.content = 'HELP'
+    ),
+    'the help text answers that HELP request'
+);
+select throws_ok(
+    $$select public.queue_sms('+16195550803', 'a deal', 'marketing')$$, 'P0001', null,
+    'nothing else can be queued to the opted-out number'
+);
+create temporary table claimed_803 on commit drop as
+select * from conductor.bridge_claim_outbound('bridge-a');
+do $$
+begin
+    for i in 1..10 loop
+        insert into claimed_803 select * from conductor.bridge_claim_outbound('bridge-a');
+    end loop;
+end
+$$;
+select is(
+    (
+        select count(*)::integer from claimed_803
+        where phone_number = '+16195550803'
+    ), 2,
+    'the bridge sends both replies to the opted-out number'
 );
 select is(
     (

@@ -44,7 +44,8 @@ insert into conductor.opt_outs (phone_number, keyword) values ('+16195550499', '
 insert into public.leads (phone_number, last_message) values ('+16195550499', 'hours?');
 select is(
     public.get_customer_insights('619-555-0499') - 'open_lead' - 'opted_out_at',
-    '{"found": false, "phone_number": "+16195550499", "customers_sharing_phone": 0, "opted_out": true}'::jsonb,
+    '{"found": false, "phone_number": "+16195550499", "customers_sharing_phone": 0, "opted_out": true,
+      "opt_out_review": null}'::jsonb,
     'an unknown phone: found = false, normalized, with its opt-out state'
 );
 select is(
@@ -54,7 +55,7 @@ select is(
 select is(
     public.get_customer_insights('+16195550777'),
     '{"found": false, "phone_number": "+16195550777", "customers_sharing_phone": 0, "opted_out": false,
-      "opted_out_at": null, "open_lead": null}'::jsonb,
+      "opted_out_at": null, "opt_out_review": null, "open_lead": null}'::jsonb,
     'a number nobody knows: a clear empty answer'
 );
 select throws_ok(
