@@ -11,7 +11,7 @@ language plpgsql
 as $$
 begin
     if p_value is null or btrim(p_value) = '' then
-        raise exception '% is required', p_argument
+        raise exception '% is required: pass a phone number such as +16199773020', p_argument
             using errcode = '22023', hint = 'Pass the phone number, for example +16199773020.';
     end if;
     return conductor.require_phone(p_value, p_argument);
@@ -30,7 +30,7 @@ language plpgsql
 as $$
 begin
     if p_value is null or p_value < p_min or p_value > p_max then
-        raise exception '% must be between % and %, got %', p_argument, p_min, p_max, coalesce(p_value::text, 'null')
+        raise exception '% is out of range: must be between % and %, got %', p_argument, p_min, p_max, coalesce(p_value::text, 'null')
             using errcode = '22023';
     end if;
     return p_value;

@@ -49,7 +49,7 @@ declare
 begin
     if jsonb_typeof(v_setting) <> 'number'
         or (case when jsonb_typeof(v_setting) = 'number' then v_setting::numeric not between 0 and 1 end) then
-        raise exception 'setting %: a probability between 0 and 1 is required, not %', v_key, v_setting
+        raise exception 'invalid setting: % must be a probability between 0 and 1, not %', v_key, v_setting
             using errcode = '22023';
     end if;
     return v_setting::numeric;

@@ -25,7 +25,7 @@ declare
     v_at timestamptz := coalesce(p_received_at, pg_catalog.now());
 begin
     if v_phone is null then
-        raise exception 'phone_number: a phone number is required' using errcode = '22023';
+        raise exception 'phone_number is required: pass a phone number such as +16199773020' using errcode = '22023';
     end if;
     -- Update first (the common case: a lead texting again); insert when there is none; a lead
     -- inserted meanwhile by a concurrent call makes the insert do nothing, and the loop updates it.

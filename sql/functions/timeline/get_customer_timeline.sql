@@ -39,10 +39,10 @@ declare
     v_oldest timestamptz;
 begin
     if v_phone is null then
-        raise exception 'phone_number: a phone number is required' using errcode = '22023';
+        raise exception 'phone_number is required: pass a phone number such as +16199773020' using errcode = '22023';
     end if;
     if v_limit < 1 or v_limit > v_most then
-        raise exception 'max_rows: must be between 1 and %, got %', v_most, v_limit using errcode = '22023';
+        raise exception 'max_rows is out of range: must be between 1 and %, got %', v_most, v_limit using errcode = '22023';
     end if;
 
     v_customer_id := conductor.customer_for_phone(v_phone);

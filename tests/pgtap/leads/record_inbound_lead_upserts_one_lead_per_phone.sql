@@ -107,7 +107,7 @@ select throws_ok(
 );
 select throws_ok(
     $$select public.record_inbound_lead(null, 'x')$$,
-    '22023', 'phone_number: a phone number is required',
+    '22023', 'phone_number is required: pass a phone number such as +16199773020',
     'a missing number is refused naming phone_number'
 );
 select throws_ok(

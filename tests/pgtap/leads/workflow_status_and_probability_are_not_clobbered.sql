@@ -98,7 +98,7 @@ update conductor.settings set value = '"high"'
 where key = 'lead_probability_prospect';
 select throws_ok(
     $$insert into public.leads (phone_number) values ('+16195550206')$$,
-    '22023', 'setting lead_probability_prospect: a probability between 0 and 1 is required, not "high"',
+    '22023', 'invalid setting: lead_probability_prospect must be a probability between 0 and 1, not "high"',
     'a probability setting that is not a number is refused naming the setting'
 );
 

@@ -64,10 +64,12 @@ select throws_ok(
     'a malformed phone is rejected naming phone_number'
 );
 select throws_ok(
-    $$select public.get_customer_insights(null)$$, '22023', 'phone_number is required', 'a missing phone too'
+    $$select public.get_customer_insights(null)$$, '22023',
+    'phone_number is required: pass a phone number such as +16199773020', 'a missing phone too'
 );
 select throws_ok(
-    $$select public.get_customer_insights('  ')$$, '22023', 'phone_number is required', 'and a blank one'
+    $$select public.get_customer_insights('  ')$$, '22023',
+    'phone_number is required: pass a phone number such as +16199773020', 'and a blank one'
 );
 
 set local role service_role;

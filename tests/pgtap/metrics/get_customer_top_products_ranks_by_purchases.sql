@@ -47,7 +47,7 @@ select is_empty(
 );
 select throws_ok(
     $$select * from public.get_customer_top_products('+16195550501', 0)$$, '22023',
-    'max_products must be between 1 and 100, got 0', 'max_products out of range'
+    'max_products is out of range: must be between 1 and 100, got 0', 'max_products out of range'
 );
 select throws_ok(
     $$select * from public.get_customer_top_products('not a phone')$$, '22023', null, 'a malformed phone'

@@ -40,11 +40,11 @@ select is(
 );
 select throws_ok(
     $$select * from public.get_overdue_customers(-1)$$, '22023',
-    'min_days_late must be between 0 and 36500, got -1', 'a negative min_days_late'
+    'min_days_late is out of range: must be between 0 and 36500, got -1', 'a negative min_days_late'
 );
 select throws_ok(
     $$select * from public.get_overdue_customers(7, 5000)$$, '22023',
-    'max_rows must be between 1 and 1000, got 5000', 'too many rows'
+    'max_rows is out of range: must be between 1 and 1000, got 5000', 'too many rows'
 );
 set local role service_role;
 select is((select count(*)::integer from public.get_overdue_customers()), 2, 'service_role calls it');

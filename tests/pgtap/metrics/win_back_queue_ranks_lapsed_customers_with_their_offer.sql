@@ -84,11 +84,11 @@ select results_eq(
     'who came back or opted out since the refresh is left out'
 );
 select throws_ok(
-    $$select * from public.get_win_back_targets(0)$$, '22023', 'page must be between 1 and 1000000, got 0',
+    $$select * from public.get_win_back_targets(0)$$, '22023', 'page is out of range: must be between 1 and 1000000, got 0',
     'page from 1'
 );
 select throws_ok(
-    $$select * from public.get_win_back_targets(1, 0)$$, '22023', 'page_size must be between 1 and 1000, got 0',
+    $$select * from public.get_win_back_targets(1, 0)$$, '22023', 'page_size is out of range: must be between 1 and 1000, got 0',
     'page_size from 1'
 );
 set local role service_role;

@@ -141,11 +141,11 @@ select throws_ok(
     'a malformed number is refused naming phone_number'
 );
 select throws_ok(
-    $$select public.get_customer_timeline(null)$$, '22023', 'phone_number: a phone number is required',
+    $$select public.get_customer_timeline(null)$$, '22023', 'phone_number is required: pass a phone number such as +16199773020',
     'a missing number is refused naming phone_number'
 );
 select throws_ok(
-    $$select public.get_customer_timeline('+16195550601', 0)$$, '22023', 'max_rows: must be between 1 and 500, got 0',
+    $$select public.get_customer_timeline('+16195550601', 0)$$, '22023', 'max_rows is out of range: must be between 1 and 500, got 0',
     'max_rows below 1 is refused naming max_rows'
 );
 select throws_ok(
