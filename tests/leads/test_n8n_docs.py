@@ -2,7 +2,20 @@
 document lists exists in public with exactly the documented argument names (what PostgREST maps
 JSON keys to), every RPC an example workflow calls exists and accepts every key its JSON body
 sends, and each workflow is a well-formed n8n workflow (nodes with unique names, ids and known
-types; connections between existing nodes; a trigger; the Supabase credential on every HTTP node)."""
+types; connections between existing nodes; a trigger; the Supabase credential on every HTTP node).
+
+The workflow files also follow the rules of n8n's `import:workflow` command (n8n 2.41,
+packages/cli: commands/import/workflow.ts, services/import.service.ts, workflow-helpers.ts
+replaceInvalidCredentials), which these tests restate:
+- `--separate --input=<dir>` reads every `*.json` file directly in the folder, one workflow object
+  each, and gives a workflow without `id` a new one; `--input=<file>` reads one object or an array
+  and stores `id` as it is, so a workflow without `id` fails there (NOT NULL on workflow_entity.id).
+- A credential reference `{"id": null, "name": N}` is bound to the one credential of that type
+  named N in the target project, else left unbound. A reference with a name but no `id` key is
+  looked up by id = undefined, which matches any credential of the type: the first one wins.
+- Structure checks before saving: node name, type and a two-number position; unique node names
+  and ids; connections of {node, type, index >= 0} between existing nodes.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +27,16 @@ import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 WORKFLOWS = sorted((DOCS / "n8n").glob("*.json"))
-NODE_TYPES = {
-    "n8n-nodes-base.scheduleTrigger",
-    "n8n-nodes-base.set",
-    "n8n-nodes-base.httpRequest",
-    "n8n-nodes-base.if",
-    "n8n-nodes-base.code",
+ROOT = DOCS.parent
+# The node types the examples use, with the versions n8n 2.41 (n8n-nodes-base) knows.
+NODE_VERSIONS = {
+    "n8n-nodes-base.scheduleTrigger": {1, 1.1, 1.2, 1.3, 1.4},
+    "n8n-nodes-base.set": {1, 2, 3, 3.1, 3.2, 3.3, 3.4, 3.5},
+    "n8n-nodes-base.httpRequest": {1, 2, 3, 4, 4.1, 4.2, 4.3, 4.4, 4.5},
+    "n8n-nodes-base.if": {1, 2, 2.1, 2.2, 2.3},
+    "n8n-nodes-base.code": {1, 2},
 }
+NODE_TYPES = set(NODE_VERSIONS)
 
 
 def api_arguments(db) -> dict[str, list[str]]:
@@ -109,8 +125,9 @@ def test_example_workflow_is_well_formed(path):
     assert len({n["id"] for n in nodes}) == len(nodes)
     for node in nodes:
         assert node["type"] in NODE_TYPES, node["type"]
-        assert isinstance(node["typeVersion"], (int, float))
-        assert len(node["position"]) == 2
+        assert node["typeVersion"] in NODE_VERSIONS[node["type"]], (node["name"], node["typeVersion"])
+        assert node["name"] and len(node["position"]) == 2
+        assert all(isinstance(x, (int, float)) for x in node["position"])
         if node["type"] == "n8n-nodes-base.httpRequest":
             assert node["parameters"]["authentication"] == "predefinedCredentialType"
             assert node["parameters"]["nodeCredentialType"] == "supabaseApi"
@@ -122,6 +139,84 @@ def test_example_workflow_is_well_formed(path):
         for branch in outputs["main"]:
             for edge in branch:
                 assert edge["node"] in names and edge["type"] == "main"
+                assert isinstance(edge["index"], int) and edge["index"] >= 0
                 targets.add(edge["node"])
     # Everything but the trigger is reached.
     assert targets == set(names) - {n["name"] for n in nodes if n["type"].endswith("Trigger")}
+
+
+def credential_references(workflow: dict) -> list[tuple[str, str, object]]:
+    return [
+        (node["name"], credential_type, reference)
+        for node in workflow["nodes"]
+        for credential_type, reference in node.get("credentials", {}).items()
+    ]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def test_every_credential_reference_is_bound_by_its_name(path):
+    """{"id": null, "name": ...}: the import binds the credential of that name, never another one
+    of the same type (a reference without an `id` key binds the first credential of its type)."""
+    references = credential_references(json.loads(path.read_text()))
+    assert references
+    for node, credential_type, reference in references:
+        assert isinstance(reference, dict) and set(reference) == {"id", "name"}, (node, reference)
+        assert reference["id"] is None, (node, reference)
+        assert reference["name"] == "Supabase service role", (node, reference)
+        assert credential_type == "supabaseApi", node
+
+
+def test_the_docs_name_the_credential_the_files_name():
+    names = {
+        reference["name"]
+        for path in WORKFLOWS
+        for _, _, reference in credential_references(json.loads(path.read_text()))
+    }
+    text = (DOCS / "n8n.md").read_text()
+    assert names
+    for name in names:
+        assert f"`{name}`" in text, f"docs/n8n.md does not tell to name the credential {name!r}"
+
+
+def test_each_file_is_one_workflow_with_a_stable_id():
+    """What `import:workflow --input=<file>` stores as is: an object (or an array) whose `id` is
+    set, unique across the examples, and shaped like n8n's own ids (16 letters and digits)."""
+    ids = []
+    for path in WORKFLOWS:
+        workflow = json.loads(path.read_text())
+        assert isinstance(workflow, dict) and {"nodes", "connections"} <= set(workflow), path.name
+        assert re.fullmatch(r"[0-9A-Za-z]{16}", workflow.get("id") or ""), (path.name, workflow.get("id"))
+        ids.append(workflow["id"])
+    assert len(ids) == len(set(ids)) == 2
+
+
+def documented_import_commands() -> list[str]:
+    commands = []
+    for document in (DOCS / "n8n.md", ROOT / "README.md"):
+        for line in document.read_text().splitlines():
+            match = re.search(r"\bn8n import:workflow [^`#\n]*", line)
+            if match:
+                commands.append(match.group(0).strip())
+    return commands
+
+
+def test_every_documented_import_command_reads_workflow_files_it_accepts():
+    """Each documented `n8n import:workflow` (run from the repository's root) gets what it expects:
+    --separate a folder of *.json workflow objects, otherwise a file holding a workflow object with
+    an id, or an array of them."""
+    commands = documented_import_commands()
+    assert any("--separate" in c for c in commands) and any("--separate" not in c for c in commands)
+    for command in commands:
+        source = ROOT / re.search(r"--input=(\S+)", command).group(1)
+        if "--separate" in command:
+            assert source.is_dir(), command
+            files = sorted(source.glob("*.json"))
+            assert files == WORKFLOWS, command
+            workflows = [json.loads(f.read_text()) for f in files]
+        else:
+            assert source.is_file(), command
+            content = json.loads(source.read_text())
+            workflows = content if isinstance(content, list) else [content]
+            assert all(w.get("id") for w in workflows), f"{command}: no id, which this import does not add"
+        for workflow in workflows:
+            assert isinstance(workflow, dict) and {"nodes", "connections"} <= set(workflow), command
