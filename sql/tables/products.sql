@@ -39,12 +39,12 @@ create table if not exists public.products (
     constraint products_potency_check check (thc_content >= 0 and cbd_content >= 0),
     constraint products_leafly_rating_check check (leafly_rating between 0 and 5)
 );
--- A Leafly refresh time from 2000-01-01 to one day ahead of now. On an upgrade, a stored time
+-- A Leafly refresh time from 2000-01-01 to 24 hours ahead of now. On an upgrade, a stored time
 -- outside the range is cleared and recorded in conductor.data_issues.
 select pg_temp.add_check(
     'public.products', 'products_leafly_data_updated_plausible',
     $$leafly_data_updated >= '2000-01-01 00:00:00+00'::timestamptz
-    and leafly_data_updated <= now() + interval '1 day'$$,
+    and leafly_data_updated <= now() + interval '24 hours'$$,
     'leafly_data_updated', 't.product_id', 'leafly_data_updated = null, updated_at = now()'
 );
 create index if not exists products_category_idx on public.products (category);
@@ -80,7 +80,7 @@ comment on column public.products.lineage is 'Strain lineage (Leafly).';
 comment on column public.products.image_url is 'Product image URL.';
 comment on column public.products.leafly_url is 'Leafly page URL.';
 comment on column public.products.leafly_data_updated is
-'When the Leafly fields were last refreshed: from 2000-01-01 to one day ahead of now '
+'When the Leafly fields were last refreshed: from 2000-01-01 to 24 hours ahead of now '
 '(products_leafly_data_updated_plausible).';
 comment on column public.products.created_at is 'Row creation time.';
 comment on column public.products.updated_at is 'Last change, maintained by trigger.';

@@ -38,12 +38,12 @@ create table if not exists public.transactions (
     ),
     constraint transactions_loyalty_check check (loyalty_points_earned >= 0 and loyalty_points_spent >= 0)
 );
--- A date from 2000-01-01 to one day ahead of now: infinity, year 1 or year 294276 is a bad value,
+-- A date from 2000-01-01 to 24 hours ahead of now: infinity, year 1 or year 294276 is a bad value,
 -- not a sale, and would break every computation of days between visits. On an upgrade, stored rows
 -- outside the range are kept and the constraint stays NOT VALID until they are fixed (a warning says so).
 select pg_temp.add_check(
     'public.transactions', 'transactions_date_plausible',
-    $$"date" >= '2000-01-01 00:00:00+00'::timestamptz and "date" <= now() + interval '1 day'$$,
+    $$"date" >= '2000-01-01 00:00:00+00'::timestamptz and "date" <= now() + interval '24 hours'$$,
     'date', 't.transaction_id'
 );
 create index if not exists transactions_customer_id_date_idx
@@ -67,7 +67,7 @@ comment on column public.transactions.id is 'Surrogate key.';
 comment on column public.transactions.transaction_id is 'Business key: the POS transaction id.';
 comment on column public.transactions.customer_id is 'Member (customers.member_id); null for a walk-in sale.';
 comment on column public.transactions.date is
-'When the sale happened: from 2000-01-01 to one day ahead of now (transactions_date_plausible).';
+'When the sale happened: from 2000-01-01 to 24 hours ahead of now (transactions_date_plausible).';
 comment on column public.transactions.shop_location is 'Store location.';
 comment on column public.transactions.staff_name is 'Budtender who rang the sale (staff.staff_name).';
 comment on column public.transactions.terminal is 'POS terminal.';

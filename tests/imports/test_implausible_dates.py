@@ -1,7 +1,8 @@
 """Implausible dates: infinity, the server's special words (epoch, now, today, yesterday, ...), year 1,
 BC dates and far-future years. The import records each as a data issue and imports every good row;
 a direct write is refused by the column's named *_plausible check constraint. Both use the same
-bounds: from 2000-01-01 (UTC for timestamps) to a day ahead (hire dates: a year ahead)."""
+bounds: from 2000-01-01 (UTC for timestamps) to 24 hours ahead (dates: tomorrow; hire dates: a year
+ahead)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 -- has (in the catalogue, or in a later row of the batch). A bad number, flag, list or time is
 -- left out and recorded; the product is still imported (a new product gets the field empty or
 -- at its default, an existing one keeps its stored value). A leafly_data_updated outside
--- 2000-01-01 to a day ahead (the products_leafly_data_updated_plausible bounds) is a bad time.
+-- 2000-01-01 to 24 hours ahead (the products_leafly_data_updated_plausible bounds) is a bad time.
 -- Reads and deletes conductor.staging_products; writes public.products,
 -- conductor.import_batches, conductor.data_issues.
 
@@ -175,7 +175,7 @@ begin
                 when h.leafly_data_updated_value is null then 'leafly_data_updated is not a timestamp'
                 when h.leafly_data_updated_value < '2000-01-01 00:00:00+00'::timestamptz
                     then 'leafly_data_updated is before 2000-01-01'
-                when h.leafly_data_updated_value > pg_catalog.now() + interval '1 day'
+                when h.leafly_data_updated_value > pg_catalog.now() + interval '24 hours'
                     then 'leafly_data_updated is in the future'
             end as leafly_data_updated_problem
         from sku_holders as h

@@ -2,7 +2,7 @@
 -- by transaction_id in ONE statement, so the statement-level maintenance triggers on
 -- transactions run once per import, not once per row. Rejected (one data issue each, naming the
 -- field): no transaction_id; a missing or unreadable date (infinity, epoch, now, today and the like
--- are not dates), or one before 2000-01-01 or more than a day ahead (the bounds of the
+-- are not dates), or one before 2000-01-01 or more than 24 hours ahead (the bounds of the
 -- transactions_date_plausible constraint); a missing or bad total_amount;
 -- a bad total_tax or discounts; loyalty points that are not numbers >= 0; an unknown
 -- transaction_type or status; an amount whose sign does not fit the type; a refund link on a
@@ -86,7 +86,7 @@ begin
             when p.date_text is null then 'date is missing'
             when p.date_value is null then 'date is not a timestamp'
             when p.date_value < '2000-01-01 00:00:00+00'::timestamptz then 'date is before 2000-01-01'
-            when p.date_value > pg_catalog.now() + interval '1 day' then 'date is in the future'
+            when p.date_value > pg_catalog.now() + interval '24 hours' then 'date is in the future'
             when p.amount_text is null then 'total_amount is missing'
             when p.amount_value is null or abs(p.amount_value) >= 1e10 then 'total_amount is not an amount'
             when p.tax_value is null or abs(p.tax_value) >= 1e10 then 'total_tax is not an amount'
