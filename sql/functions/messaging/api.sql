@@ -5,27 +5,6 @@
 -- Errors quote at most a bounded prefix of a bad argument and start with a stable phrase.
 -- Writes: public.messages, conductor.opt_out_reviews, conductor.opt_outs, conductor.consent_events.
 
-create function conductor.quoted_prefix(p_value text, p_max integer default 40)
-returns text
-immutable
-parallel safe
-security invoker
-set search_path = pg_catalog, pg_temp
-language plpgsql
-as $$
-begin
-    if p_value is null then
-        return 'null';
-    end if;
-    if length(p_value) <= p_max then
-        return '"' || p_value || '"';
-    end if;
-    return format('"%s..." (%s characters)', left(p_value, p_max), length(p_value));
-end
-$$;
-comment on function conductor.quoted_prefix(text, integer) is
-'A bad argument as an error message quotes it: whole when short, else its first p_max characters and its length.';
-
 create function public.queue_sms(
     phone_number text,
     content text,

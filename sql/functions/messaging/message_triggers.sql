@@ -26,20 +26,19 @@ language plpgsql
 as $$
 begin
     if new.direction is null or new.direction not in ('inbound', 'outbound') then
-        raise exception 'direction: must be inbound or outbound, not %', coalesce(new.direction, 'null')
+        raise exception 'direction: must be inbound or outbound, not %', conductor.quoted_prefix(new.direction)
             using errcode = '22023';
     end if;
     if new.message_kind is null or new.message_kind not in ('reply', 'marketing', 'system') then
-        raise exception 'message_kind is not valid: must be reply, marketing or system, not "%"%',
-            left(coalesce(new.message_kind, 'null'), 40),
-            case when length(new.message_kind) > 40 then format(' (first 40 of %s characters)', length(new.message_kind)) else '' end
+        raise exception 'message_kind is not valid: must be reply, marketing or system, not %',
+            conductor.quoted_prefix(new.message_kind)
             using errcode = '22023';
     end if;
 
     if new.direction = 'inbound' then
         new.status := coalesce(new.status, 'unread');
         if new.status not in ('unread', 'read') then
-            raise exception 'status: an inbound message is unread or read, not %', new.status
+            raise exception 'status: an inbound message is unread or read, not %', left(new.status, 40)
                 using errcode = '22023';
         end if;
         new.content := coalesce(new.content, '');
@@ -64,7 +63,7 @@ begin
     new.status := coalesce(new.status, 'queued');
     if new.status not in ('queued', 'sent', 'failed', 'cancelled') then
         raise exception 'status: an outbound message is inserted as queued (or as sent, failed or cancelled '
-            'to record history), not %', new.status
+            'to record history), not %', left(new.status, 40)
             using errcode = '22023',
                   hint = 'sending and outcome_unknown are set by the bridge functions.';
     end if;
@@ -131,7 +130,7 @@ begin
         if new.status is distinct from old.status then
             if not (old.status = 'unread' and new.status = 'read') then
                 raise exception 'status: inbound message % cannot go from % to %', old.id, old.status,
-                    coalesce(new.status, 'null')
+                    coalesce(left(new.status, 40), 'null')
                     using errcode = '22023', hint = 'Inbound messages go from unread to read.';
             end if;
             new.read_at := coalesce(new.read_at, pg_catalog.now());
@@ -157,7 +156,7 @@ begin
         end;
         if new.status is null or not new.status = any(v_allowed) then
             raise exception 'status: outbound message % cannot go from % to %', old.id, old.status,
-                coalesce(new.status, 'null')
+                coalesce(left(new.status, 40), 'null')
                 using errcode = '22023',
                       hint = case
                           when cardinality(v_allowed) = 0 then format('%s is final.', old.status)
