@@ -150,3 +150,20 @@ def test_ordinary_texts_stay_unread_for_the_responder_and_flags_stay_unread_for_
         "+16195569002": "unread",
         "+16195569003": "read",
     }
+
+
+def test_a_long_text_is_read_to_its_end(db):
+    # The longest concatenated SMS (255 parts of 153 characters), everyday words throughout, the
+    # revocation at the very end.
+    filler = "stop by the end of the day, "
+    text = (filler * (255 * 153 // len(filler)))[: 255 * 153 - 30] + " please stop texting me"
+    with db.connect() as conn:
+        conn.execute(
+            "insert into public.messages (phone_number, content, direction) "
+            "values ('+16195569101', %s, 'inbound')",
+            (text,),
+        )
+        keyword = conn.execute(
+            "select keyword from conductor.opt_outs where phone_number = '+16195569101'"
+        ).fetchone()
+    assert keyword == ("stop texting",)

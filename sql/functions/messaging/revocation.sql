@@ -62,82 +62,153 @@ language plpgsql
 as $$
 declare
     v_tokens text[] := pg_catalog.string_to_array(conductor.consent_text(p_content), ' ');
+    v_count integer := coalesce(pg_catalog.cardinality(v_tokens), 0);
     v_words text;
+    -- Per token (fixed-width arrays, so reading one is cheap however long the text):
+    v_clause integer[];          -- its clause number (each "|" or "?" starts the next clause)
+    v_starts boolean[];          -- it is the first word of its clause
+    v_qmark boolean[];           -- it is "?"
+    v_ignored boolean[];         -- it is inside an everyday phrase
+    v_negation_end boolean[];    -- a negation ends here
+    v_question boolean[];        -- per clause (index clause + 1): it is a question
+    v_occ record;
+    v_covered boolean;
+    v_negated boolean;
+    v_in_question boolean;
+    v_review text;
 begin
-    if coalesce(pg_catalog.cardinality(v_tokens), 0) = 0 then
+    -- Most texts contain no word that starts a revocation phrase: done at once.
+    if v_count = 0 or not exists (
+        select from pg_catalog.unnest(v_tokens) as t (word)
+        inner join conductor.consent_phrases as p on pg_catalog.split_part(p.phrase, ' ', 1) = t.word
+        where p.action in ('opt_out', 'review')
+    ) then
         return;
     end if;
-    v_words := pg_catalog.array_to_string(
-        array(select t.word from pg_catalog.unnest(v_tokens) as t (word) where t.word not in ('|', '?')), ' '
-    );
-    with tok as (
+
+    select
+        pg_catalog.array_agg(c.clause order by c.i),
+        pg_catalog.array_agg(c.starts order by c.i),
+        pg_catalog.array_agg(c.word = '?' order by c.i),
+        pg_catalog.array_to_string(pg_catalog.array_agg(c.word order by c.i) filter (where c.word not in ('|', '?')), ' ')
+    into v_clause, v_starts, v_qmark, v_words
+    from (
         select
             t.word,
-            t.i::integer as i,
-            -- Clause number: each "|" or "?" starts the next clause.
-            sum(case when t.word in ('|', '?') then 1 else 0 end) over (order by t.i) as clause,
-            coalesce(lag(t.word) over (order by t.i) in ('|', '?'), true) as starts_clause
+            t.i,
+            sum(case when t.word in ('|', '?') then 1 else 0 end) over (order by t.i)::integer as clause,
+            coalesce(lag(t.word) over (order by t.i) in ('|', '?'), true) as starts
         from pg_catalog.unnest(v_tokens) with ordinality as t (word, i)
-    ),
-    phrases as (
-        select
-            p.phrase,
-            p.action,
-            p.ambiguous,
-            p.whole_message,
-            pg_catalog.string_to_array(p.phrase, ' ') as words
-        from conductor.consent_phrases as p
-    ),
-    occ as (
-        select
-            p.phrase, p.action, p.ambiguous, t.i as s, t.i + pg_catalog.cardinality(p.words) - 1 as e,
-            t.clause, t.starts_clause
-        from tok as t
-        inner join phrases as p on p.words[1] = t.word
-        where not p.whole_message
-            and v_tokens[t.i:t.i + pg_catalog.cardinality(p.words) - 1] = p.words
-        union all
-        select p.phrase, p.action, p.ambiguous, 1, pg_catalog.cardinality(v_tokens), 0, true
-        from phrases as p
-        where p.whole_message and p.phrase = v_words
-    ),
-    verdicts as (
-        select
-            o.phrase,
-            case
-                when exists (
-                    select from occ as g
-                    where g.action = 'ignore' and g.s <= o.s and g.e >= o.e
-                ) then null
-                when exists (
-                    select from occ as n
-                    where n.action = 'negation' and n.clause = o.clause and n.e < o.s and o.s - n.e <= 2
-                ) then null
-                when o.action = 'opt_out' and o.ambiguous and (
-                    exists (select from tok as b where b.clause = o.clause + 1 and b.word = '?')
-                    or exists (
-                        select from occ as q
-                        where q.action = 'question' and q.clause = o.clause and q.starts_clause
-                    )
-                    or (o.s = 1 and o.e = pg_catalog.cardinality(v_tokens) and '?' = any(v_tokens))
-                ) then 'review'
-                else o.action
-            end as verdict
-        from occ as o
-        where o.action in ('opt_out', 'review')
-    )
-    select v.verdict, v.phrase into verdict, phrase
-    from verdicts as v
-    where v.verdict is not null
-    order by v.verdict = 'opt_out' desc, pg_catalog.length(v.phrase) desc, v.phrase
-    limit 1;
+    ) as c;
+
+    v_question := pg_catalog.array_fill(false, array[v_clause[v_count] + 1]);
+    v_ignored := pg_catalog.array_fill(false, array[v_count]);
+    v_negation_end := pg_catalog.array_fill(false, array[v_count]);
+    -- A clause ended by "?" is a question (the "?" is the first token of the next clause).
+    for i in 1..v_count loop
+        if v_qmark[i] then
+            v_question[v_clause[i]] := true;
+        end if;
+    end loop;
+
+    -- Every occurrence of a phrase as whole words: a phrase of n words occurs at token i when the
+    -- n tokens from i are its words ("|" and "?" are never words, so no phrase spans a clause
+    -- boundary; each token carries only the few tokens after it). The markers (question words,
+    -- negations, everyday phrases) come first, then opt_out before review, longest first.
+    for v_occ in
+        with phrases as (
+            select
+                p.phrase, p.action, p.ambiguous, p.whole_message, pg_catalog.string_to_array(p.phrase, ' ') as words
+            from conductor.consent_phrases as p
+        ),
+        tok as (
+            select
+                t.word,
+                t.i::integer as i,
+                pg_catalog.array_agg(t.word) over (
+                    order by t.i rows between current row and (
+                        select coalesce(max(pg_catalog.cardinality(w.words)), 1) - 1 from phrases as w
+                    ) following
+                ) as next_words
+            from pg_catalog.unnest(v_tokens) with ordinality as t (word, i)
+        ),
+        occurrences as (
+            select p.phrase, p.action, p.ambiguous, false as whole_message, t.i as s,
+                t.i + pg_catalog.cardinality(p.words) - 1 as e
+            from tok as t
+            inner join phrases as p on p.words[1] = t.word
+            where not p.whole_message and t.next_words[1:pg_catalog.cardinality(p.words)] = p.words
+            union all
+            select p.phrase, p.action, p.ambiguous, true, 1, v_count
+            from phrases as p
+            where p.whole_message and p.phrase = v_words and p.action in ('opt_out', 'review')
+        )
+        select o.*
+        from occurrences as o
+        order by o.action in ('opt_out', 'review'), o.action, pg_catalog.length(o.phrase) desc, o.phrase, o.s
+    loop
+        if v_occ.action = 'question' then
+            if v_starts[v_occ.s] then
+                v_question[v_clause[v_occ.s] + 1] := true;
+            end if;
+            continue;
+        elsif v_occ.action = 'negation' then
+            v_negation_end[v_occ.e] := true;
+            continue;
+        elsif v_occ.action = 'ignore' then
+            for j in v_occ.s..v_occ.e loop
+                v_ignored[j] := true;
+            end loop;
+            continue;
+        end if;
+
+        if not v_occ.whole_message then
+            -- Inside an everyday phrase ("end of day", "stop by")?
+            v_covered := true;
+            for j in v_occ.s..v_occ.e loop
+                if not v_ignored[j] then
+                    v_covered := false;
+                    exit;
+                end if;
+            end loop;
+            if v_covered then
+                continue;
+            end if;
+            -- A negation ending at most one word before it, in the same clause ("dont stop", "dont ever stop")?
+            v_negated := false;
+            for j in greatest(1, v_occ.s - 2)..v_occ.s - 1 loop
+                if v_negation_end[j] and v_clause[j] = v_clause[v_occ.s] then
+                    v_negated := true;
+                end if;
+            end loop;
+            if v_negated then
+                continue;
+            end if;
+            v_in_question := v_question[v_clause[v_occ.s] + 1];
+        else
+            v_in_question := '?' = any(v_tokens);
+        end if;
+        if v_occ.action = 'opt_out' and not (v_occ.ambiguous and v_in_question) then
+            verdict := 'opt_out';
+            phrase := v_occ.phrase;
+            return;
+        end if;
+        -- A review phrase, or an ambiguous word in a question: keep the longest.
+        if v_review is null or pg_catalog.length(v_occ.phrase) > pg_catalog.length(v_review) then
+            v_review := v_occ.phrase;
+        end if;
+    end loop;
+    if v_review is not null then
+        verdict := 'review';
+        phrase := v_review;
+    end if;
 end
 $$;
 comment on function conductor.classify_revocation(text) is
 'Reads an inbound text against conductor.consent_phrases: verdict opt_out (a revocation: one of the rule''s '
 'words or an unambiguous wording, not negated, not inside an everyday phrase, an ambiguous word not in a '
 'question), review (a likely revocation in other words, or an ambiguous word in a question: suspend '
-'marketing and flag for a person) or null, with the phrase that decided it.';
+'marketing and flag for a person) or null, with the phrase that decided it. Linear in the length of the text.';
 
 create function conductor.tg_consent_phrases__normalize()
 returns trigger
