@@ -1,10 +1,14 @@
--- The rules every outbound message obeys, shared by the insert triggers, public.queue_sms,
--- campaign dispatch and the bridge claim: nothing to an opted-out number, marketing only inside
--- the recipient's sending window (quiet_hours_start..quiet_hours_end at the customer's time zone,
--- else the store's) and under the per-number frequency cap. Also the small helpers the message
--- flow shares: the NOTIFY channel, the per-number lock, the inbound hash, keyword normalization
--- (plpgsql, as hot helpers are: see docs/conventions.md).
--- Reads: conductor.settings, conductor.opt_outs, public.customers, public.messages.
+-- The rules every outbound message obeys, shared by the insert and update triggers,
+-- public.queue_sms, campaign dispatch and the bridge claim (conductor.require_queue_rules):
+-- nothing to an opted-out number but its compliance replies, system messages only from the
+-- package, marketing answers only to a recent text, no marketing to a number under review,
+-- marketing only inside the recipient's sending window (quiet_hours_start..quiet_hours_end at the
+-- customer's time zone, else the store's) and under the per-number frequency cap. Also the small
+-- helpers the message flow shares: the NOTIFY channel, the per-number lock, the inbound hash,
+-- keyword normalization, bounded quoting of bad arguments (plpgsql, as hot helpers are: see
+-- docs/conventions.md). docs/compliance.md explains the rules.
+-- Reads: conductor.settings, conductor.opt_outs, conductor.opt_out_reviews,
+-- conductor.compliance_replies, public.customers, public.messages.
 
 create function conductor.outbound_notify_channel()
 returns text
