@@ -1,8 +1,9 @@
 -- The phrases that make an inbound text a revocation of SMS consent when it is more than a bare
 -- keyword (47 CFR 64.1200(a)(10): a reply using "stop", "quit", "end", "revoke", "opt out",
 -- "cancel" or "unsubscribe", or other words a reasonable person reads as a revocation), and the
--- phrases that keep the everyday uses of those words from counting. Data, not code: edit the rows;
--- installs only add missing default rows. How the rows are applied: docs/compliance.md.
+-- phrases that keep the everyday uses of those words from counting. Data, not code: edit the rows
+-- (disable a default row with enabled = false: installs add missing default rows again). How the
+-- rows are applied: docs/compliance.md.
 select pg_temp.claim_table('conductor', 'consent_phrases');
 create table if not exists conductor.consent_phrases (
     phrase text not null,
@@ -16,6 +17,7 @@ create table if not exists conductor.consent_phrases (
     constraint consent_phrases_phrase_check check (phrase ~ '^[a-z0-9]+( [a-z0-9]+)*$'),
     constraint consent_phrases_ambiguous_check check (not ambiguous or action = 'opt_out')
 );
+alter table conductor.consent_phrases add column if not exists enabled boolean not null default true;
 alter table conductor.consent_phrases enable row level security;
 comment on table conductor.consent_phrases is
 'Revocation phrases for inbound texts that are not a bare keyword. A text is cut into clauses at . ! ? , ; : '
@@ -38,6 +40,9 @@ comment on column conductor.consent_phrases.ambiguous is
 comment on column conductor.consent_phrases.whole_message is
 'Counts only when it is the whole text (apart from punctuation), e.g. "alto" or "not interested".';
 comment on column conductor.consent_phrases.note is 'Why the phrase is listed.';
+comment on column conductor.consent_phrases.enabled is
+'false: the row is kept but not used. Disable a default row instead of deleting it: every install adds the '
+'default rows that are missing.';
 
 -- The rule's seven words, and unambiguous wordings that opt out even inside a question.
 insert into conductor.consent_phrases (phrase, action, language, ambiguous, note) values
@@ -215,6 +220,16 @@ insert into conductor.consent_phrases (phrase, action, language) values
 ('stop serving', 'ignore', 'en'),
 ('stop taking', 'ignore', 'en'),
 ('stop accepting', 'ignore', 'en'),
+('stop through', 'ignore', 'en'),
+('first stop', 'ignore', 'en'),
+('next stop', 'ignore', 'en'),
+('last stop', 'ignore', 'en'),
+('on my end', 'ignore', 'en'),
+('on your end', 'ignore', 'en'),
+('on our end', 'ignore', 'en'),
+('would end', 'ignore', 'en'),
+('will end', 'ignore', 'en'),
+('cancel orders', 'ignore', 'en'),
 ('stop smoking', 'ignore', 'en'),
 ('cancel my order', 'ignore', 'en'),
 ('cancel the order', 'ignore', 'en'),

@@ -91,6 +91,9 @@ CORPUS: list[tuple[str, str | None]] = [
     ("No más de dos gramos por favor", NOTHING),
     ("no dejen de mandarme ofertas", NOTHING),
     ("Hasta cuándo es la oferta?", NOTHING),
+    ("All good on my end, see you Friday", NOTHING),
+    ("Your shop is my first stop today", NOTHING),
+    ("You said the sale would end Sunday", NOTHING),
 ]
 
 

@@ -81,7 +81,7 @@ begin
     if v_count = 0 or not exists (
         select from pg_catalog.unnest(v_tokens) as t (word)
         inner join conductor.consent_phrases as p on pg_catalog.split_part(p.phrase, ' ', 1) = t.word
-        where p.action in ('opt_out', 'review')
+        where p.action in ('opt_out', 'review') and p.enabled
     ) then
         return;
     end if;
@@ -120,6 +120,7 @@ begin
             select
                 p.phrase, p.action, p.ambiguous, p.whole_message, pg_catalog.string_to_array(p.phrase, ' ') as words
             from conductor.consent_phrases as p
+            where p.enabled
         ),
         tok as (
             select

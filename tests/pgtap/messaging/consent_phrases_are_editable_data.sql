@@ -1,6 +1,7 @@
 -- The revocation phrases are data in conductor.consent_phrases: a phrase an owner adds (written
--- any way: accents, apostrophes and case are normalized) takes effect at once, a phrase removed
--- stops counting, and a negation or everyday phrase added keeps words from counting.
+-- any way: accents, apostrophes and case are normalized) takes effect at once, a phrase disabled
+-- (enabled = false, which survives reinstalls) or removed stops counting, and an everyday phrase
+-- added keeps words from counting.
 begin;
 select plan(7);
 
@@ -19,14 +20,18 @@ select is(
     ), 'dejenme en paz', 'a text with the new phrase is flagged'
 );
 
-delete from conductor.consent_phrases
+update conductor.consent_phrases set enabled = false
 where phrase = 'leave me alone' and action = 'review';
-insert into public.messages (phone_number, content, direction) values ('+16195552802', 'leave me alone', 'inbound');
+delete from conductor.consent_phrases
+where phrase = 'go away' and action = 'review';
+insert into public.messages (phone_number, content, direction) values
+('+16195552802', 'leave me alone', 'inbound'),
+('+16195552806', 'go away', 'inbound');
 select is(
     (
         select count(*)::integer from conductor.opt_out_reviews
-        where phone_number = '+16195552802'
-    ), 0, 'a removed phrase no longer counts'
+        where phone_number in ('+16195552802', '+16195552806')
+    ), 0, 'a disabled or removed phrase no longer counts'
 );
 
 insert into public.messages (phone_number, content, direction) values ('+16195552803', 'please stop at the store', 'inbound');
