@@ -23,13 +23,10 @@ declare
     v_id bigint;
 begin
     if length(phone_number) > 40 then
-        raise exception 'phone_number is too long: % is not a phone number', conductor.quoted_prefix(phone_number)
+        raise exception 'phone_number is too long: % is not a phone number', conductor.error_excerpt(phone_number)
             using errcode = '22023';
     end if;
-    v_phone := conductor.require_phone(phone_number, 'phone_number');
-    if v_phone is null then
-        raise exception 'phone_number is required: a destination number is needed' using errcode = '22023';
-    end if;
+    v_phone := conductor.phone_argument(phone_number, 'phone_number');
     if message_kind = 'system' then
         raise exception 'system kind reserved: message_kind system is for the package''s own compliance replies '
             '(opt-out and opt-in confirmations, help); queue reply or marketing'
@@ -37,7 +34,7 @@ begin
     end if;
     if message_kind is null or message_kind not in ('reply', 'marketing') then
         raise exception 'message_kind is not valid: must be reply or marketing, not %',
-            conductor.quoted_prefix(message_kind)
+            conductor.error_excerpt(message_kind)
             using errcode = '22023';
     end if;
     insert into public.messages (phone_number, content, direction, status, message_kind, in_reply_to)
@@ -53,7 +50,8 @@ comment on function public.queue_sms(text, text, text, bigint) is
 'at the recipient''s time zone) and is refused over the frequency cap, unless in_reply_to names a text the '
 'number sent within reply_window_hours (at most marketing_replies_per_inbound such answers per text). '
 'Refusals, by leading phrase: P0001 "opted out", "marketing suspended", "frequency cap reached", "reply limit '
-'reached"; 22023 "phone_number is too long", "phone_number is required", "message_kind is not valid", '
+'reached"; 22023 "phone_number is too long", "phone_number is required", "phone_number" (malformed), '
+'"message_kind is not valid", '
 '"system kind reserved", "content is empty", "content is too long", "in_reply_to is not an inbound message '
 'from phone_number", "in_reply_to is too old".';
 
@@ -133,13 +131,10 @@ declare
     v_phone text;
 begin
     if length(phone_number) > 40 then
-        raise exception 'phone_number is too long: % is not a phone number', conductor.quoted_prefix(phone_number)
+        raise exception 'phone_number is too long: % is not a phone number', conductor.error_excerpt(phone_number)
             using errcode = '22023';
     end if;
-    v_phone := conductor.require_phone(phone_number, 'phone_number');
-    if v_phone is null then
-        raise exception 'phone_number is required: the number whose review is closed' using errcode = '22023';
-    end if;
+    v_phone := conductor.phone_argument(phone_number, 'phone_number');
     if is_revocation is null then
         raise exception 'is_revocation is required: true opts the number out, false resumes marketing'
             using errcode = '22023';

@@ -26,12 +26,12 @@ language plpgsql
 as $$
 begin
     if new.direction is null or new.direction not in ('inbound', 'outbound') then
-        raise exception 'direction: must be inbound or outbound, not %', conductor.quoted_prefix(new.direction)
+        raise exception 'direction: must be inbound or outbound, not %', conductor.error_excerpt(new.direction)
             using errcode = '22023';
     end if;
     if new.message_kind is null or new.message_kind not in ('reply', 'marketing', 'system') then
         raise exception 'message_kind is not valid: must be reply, marketing or system, not %',
-            conductor.quoted_prefix(new.message_kind)
+            conductor.error_excerpt(new.message_kind)
             using errcode = '22023';
     end if;
 

@@ -5,7 +5,7 @@
 -- marketing only inside the recipient's sending window (quiet_hours_start..quiet_hours_end at the
 -- customer's time zone, else the store's) and under the per-number frequency cap. Also the small
 -- helpers the message flow shares: the NOTIFY channel, the per-number lock, the inbound hash,
--- keyword normalization, bounded quoting of bad arguments (plpgsql, as hot helpers are: see
+-- keyword normalization (plpgsql, as hot helpers are: see
 -- docs/conventions.md). docs/compliance.md explains the rules.
 -- Reads: conductor.settings, conductor.opt_outs, conductor.opt_out_reviews,
 -- conductor.compliance_replies, public.customers, public.messages.
@@ -368,27 +368,6 @@ comment on function conductor.require_queue_rules(public.messages, boolean) is
 'number, and for marketing one received within reply_window_hours with at most marketing_replies_per_inbound '
 'marketing answers; then, under the number''s lock, opt-out, marketing suspension and (p_check_cap) the '
 'frequency cap. Raises 22023 or P0001 with a message starting with a stable phrase.';
-
-create function conductor.quoted_prefix(p_value text, p_max integer default 40)
-returns text
-immutable
-parallel safe
-security invoker
-set search_path = pg_catalog, pg_temp
-language plpgsql
-as $$
-begin
-    if p_value is null then
-        return 'null';
-    end if;
-    if length(p_value) <= p_max then
-        return '"' || p_value || '"';
-    end if;
-    return format('"%s..." (%s characters)', left(p_value, p_max), length(p_value));
-end
-$$;
-comment on function conductor.quoted_prefix(text, integer) is
-'A bad argument as an error message quotes it: whole when short, else its first p_max characters and its length.';
 
 create function conductor.inbound_message_hash(p_sender text, p_modem_timestamp timestamptz, p_content text)
 returns text
