@@ -31,6 +31,7 @@
 \ir tables/inbound_parts.sql
 \ir tables/pending_affinity_refresh.sql
 \ir tables/derived_revisions.sql
+\ir tables/blaze_sync.sql
 
 -- Code: private functions first, then triggers, views and the public API.
 \ir functions/common/setting.sql
@@ -95,6 +96,9 @@
 \ir functions/api/get_customer_top_products.sql
 \ir functions/api/get_overdue_customers.sql
 \ir functions/api/get_win_back_targets.sql
+\ir functions/blaze/values.sql
+\ir functions/blaze/blaze_sync_next.sql
+\ir functions/blaze/blaze_sync_page.sql
 
 -- Derived tables whose formulas changed since their rows were written are recomputed.
 \ir lib/converge_derived.sql
