@@ -14,6 +14,7 @@ from pathlib import Path
 
 from conductor_dev import csvimport, installer
 from conductor_dev.localdb import Cluster
+from conductor_dev.plan import PlanError
 
 LOCAL = Cluster(
     datadir=installer.ROOT / ".local" / "pgdata",
@@ -78,9 +79,48 @@ def cmd_import(args: argparse.Namespace) -> None:
     print(csvimport.describe(result))
 
 
-def cmd_migration(args: argparse.Namespace) -> None:
+def _shown(path: Path) -> Path:
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+
+
+def cmd_migration(args: argparse.Namespace) -> int:
     path = installer.write_migration(Path(args.out))
-    print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    print(f"wrote {_shown(path)}")
+    if not args.plan:
+        return 0
+    from conductor_dev import plan
+
+    url, _ = target_url()
+    result = plan.run_plan(url, path.read_text(), installer.version())
+    report_path = path.with_name(path.stem + ".plan.md")
+    report_path.write_text(plan.render(result, f"Install plan: {path.name} on {redact(url)}"))
+    print(f"wrote {_shown(report_path)}: what this migration would do to {redact(url)}")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Print what an install would do; exit 2 when it would change something, 0 when not."""
+    from conductor_dev import plan
+
+    to = Path(args.to) if args.to else None
+    if args.from_release:
+        if args.scratch_url:
+            admin = args.scratch_url
+        else:
+            LOCAL.start()
+            admin = LOCAL.url("postgres")
+        result, report = plan.plan_between(admin, Path(args.from_release), to)
+    else:
+        url, _ = target_url()
+        script, ver = plan.release_script(to) if to else plan.tree_script()
+        result = plan.run_plan(url, script, ver, lock_timeout=args.lock_timeout)
+        report = plan.render(result, f"Install plan: {to.name if to else 'the tree'} on {redact(url)}")
+    if args.out:
+        Path(args.out).write_text(report)
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        print(report, end="")
+    return 2 if result.changes_anything() else 0
 
 
 def cmd_release(args: argparse.Namespace) -> None:
@@ -141,19 +181,48 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_import)
     p = sub.add_parser("migration", help="write the install as one Supabase migration file")
     p.add_argument("--out", default="supabase/migrations")
+    p.add_argument(
+        "--plan",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also write <migration>.plan.md: what it would do to the target database (default: on)",
+    )
     p.set_defaults(func=cmd_migration)
+    p = sub.add_parser(
+        "plan",
+        help="show what an install would change, by running it in a transaction that is rolled back",
+        description="Exit status: 0 nothing would change, 2 something would, 1 error.",
+    )
+    p.add_argument(
+        "--from",
+        dest="from_release",
+        metavar="RELEASE_SQL",
+        help="install this release file into a scratch database first (the plan then shows the upgrade)",
+    )
+    p.add_argument("--to", metavar="RELEASE_SQL", help="plan this release file instead of the tree")
+    p.add_argument(
+        "--scratch-url",
+        help="with --from: a connection to the server where the scratch database is created "
+        "(default: the local cluster)",
+    )
+    p.add_argument("--lock-timeout", default="5s", help="give up rather than wait this long for a lock")
+    p.add_argument("--out", help="write the Markdown report to this file instead of stdout")
+    p.set_defaults(func=cmd_plan)
     p = sub.add_parser("release", help="freeze the install as releases/conductor-<version>.sql")
     p.set_defaults(func=cmd_release)
     args = parser.parse_args(argv)
     try:
-        args.func(args)
+        status = args.func(args)
     except installer.InstallError as exc:
         print(f"install failed, nothing was changed:\n{exc}", file=sys.stderr)
+        return 1
+    except PlanError as exc:
+        print(f"plan failed, nothing was changed:\n{exc}", file=sys.stderr)
         return 1
     except csvimport.CsvImportError as exc:
         print(f"import failed, nothing was imported:\n{exc}", file=sys.stderr)
         return 1
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

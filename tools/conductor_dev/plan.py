@@ -609,7 +609,8 @@ def _small_package_tables(conn: psycopg.Connection) -> list[str]:
         row[0]
         for row in conn.execute(
             "select object_identity from conductor.package_objects "
-            "where object_kind = 'table' and pg_catalog.to_regclass(object_identity) is not null order by 1"
+            "where case when object_kind = 'table' then pg_catalog.to_regclass(object_identity) end "
+            "is not null order by 1"
         )
     ]
     small = []
