@@ -172,6 +172,10 @@ SAMPLES_BY_NAME = {
     "message_kind": "'reply'",
     "in_reply_to": "null",
     "message_ids": "(select array_agg(m.id) from public.messages as m where m.direction = 'inbound')",
+    "entity": "'transactions'",
+    "blaze_page": """'{"values": []}'""",
+    "sync_cursor": "null",
+    "backfill_from": "null",
 }
 
 

@@ -367,6 +367,9 @@ begin
         'released', v_released,
         'waiting', (select count(*) from conductor.blaze_pending_transactions),
         'cursor_advanced', v_advanced,
+        'caught_up', coalesce(
+            (select c.caught_up from conductor.blaze_sync_cursors as c where c.entity = v_entity), false
+        ),
         'imports', v_imports
     );
     drop table pg_temp.conductor_blaze_rows;
