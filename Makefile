@@ -16,7 +16,8 @@ help:
 	@echo "make lint        sqlfluff (postgres) and ruff"
 	@echo "make seed        generate and import demo data (SCALE=1 is the seeds' volumes)"
 	@echo "make bench       benchmark against the seeds' own design, side by side"
-	@echo "make migration   write the install as supabase/migrations/<UTC>_conductor_<version>.sql"
+	@echo "make migration   write the install as supabase/migrations/<UTC>_conductor_<version>.sql, and its plan beside it"
+	@echo "make plan        what install would change in DATABASE_URL, rolled back (FROM=releases/x.sql: an upgrade)"
 	@echo "make release     freeze the install as releases/conductor-<version>.sql (the upgrade test starts from it)"
 	@echo "make uninstall   remove the code layer, keep the tables (uninstall-all drops data too)"
 	@echo "make db-start / db-stop   the project-local PostgreSQL in .local/"
@@ -58,11 +59,17 @@ uninstall: deps venv
 uninstall-all: deps venv
 	@$(DEV) uninstall --drop-data
 
-migration: venv
+migration: deps venv
 	@$(DEV) migration
 
 release: venv
 	@$(DEV) release
+
+.PHONY: plan
+# Exit status 0: nothing would change; 2: something would (or the plan failed: make reports any
+# failing recipe as 2; `.venv/bin/conductor-dev plan` itself exits 1 on errors).
+plan: deps venv
+	@$(DEV) plan $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(OUT),--out $(OUT))
 
 bench: deps venv
 	@$(PY) -m bench
