@@ -32,6 +32,7 @@
 \ir tables/pending_affinity_refresh.sql
 \ir tables/derived_revisions.sql
 \ir tables/blaze_sync.sql
+\ir tables/lifetime_value.sql
 
 -- Code: private functions first, then triggers, views and the public API.
 \ir functions/common/setting.sql
@@ -63,6 +64,13 @@
 \ir views/customer_scores.sql
 \ir views/customer_sms_context.sql
 \ir views/win_back_priority_queue.sql
+
+-- Code: probabilistic lifetime value (BG/NBD and Gamma-Gamma fitted in the database).
+\ir functions/prediction/special_functions.sql
+\ir functions/prediction/nelder_mead.sql
+\ir functions/prediction/bgnbd.sql
+\ir functions/prediction/gamma_gamma.sql
+\ir functions/prediction/lifetime_value.sql
 
 -- Code: leads, activity timeline, reporting views.
 \ir functions/leads/linking.sql
@@ -112,6 +120,7 @@
 \ir cron/dispatch_campaigns.sql
 \ir cron/refresh_activity_timeline.sql
 \ir cron/cleanup_cron_history.sql
+\ir cron/fit_lifetime_value_models.sql
 \ir cron/sync.sql
 
 -- Registry, privileges, version.

@@ -77,7 +77,9 @@ declare
     v_object record;
     v_sequence text;
     -- Derived data: maintained by the package's triggers and jobs, read by the API.
-    v_derived constant text[] := array['public.customer_visit_patterns', 'public.customer_product_affinity'];
+    v_derived constant text[] := array[
+        'public.customer_visit_patterns', 'public.customer_product_affinity', 'public.customer_lifetime_value'
+    ];
 begin
     for v_object in
         select object_kind, object_identity

@@ -12,7 +12,11 @@ SCHEMA_PRIVILEGES = ("USAGE", "CREATE")
 WRITE = {"SELECT", "INSERT", "UPDATE", "DELETE"}
 
 # Maintained by the package from the POS data: the API reads them and never writes them.
-DERIVED_TABLES = {"public.customer_visit_patterns", "public.customer_product_affinity"}
+DERIVED_TABLES = {
+    "public.customer_visit_patterns",
+    "public.customer_product_affinity",
+    "public.customer_lifetime_value",
+}
 BRIDGE_FUNCTIONS = {
     "conductor.bridge_hello",
     "conductor.bridge_store_inbound",
