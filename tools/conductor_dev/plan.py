@@ -707,7 +707,7 @@ class Plan:
             old, new = self.before.rows.get(table, {}), self.after.rows[table]
             added = [new[k] for k in new if k not in old]
             removed = [old[k] for k in old if k not in new]
-            changed = [(old[k], new[k]) for k in new if k in old and old[k] != new[k]]
+            changed = [(k, old[k], new[k]) for k in new if k in old and old[k] != new[k]]
             if added or removed or changed:
                 out[table] = (added, changed, removed)
         return out
@@ -959,15 +959,21 @@ def render(plan: Plan, title: str | None = None) -> str:
             "the file that took the lock to the end of the install."
         )
         out.append("")
-        out.append("| table | strongest lock | blocks | taken in | held |")
-        out.append("|---|---|---|---|---:|")
+        out.append("| strongest lock | blocks | taken in | held | tables |")
+        out.append("|---|---|---|---:|---|")
         first_of_file: dict[str, int] = {}
         for i, step in enumerate(plan.steps):
             first_of_file.setdefault(step.file, i)
+        groups: dict[tuple[str, str], list[str]] = {}
         for table, mode, step_index in locks:
-            file = plan.steps[step_index].file
+            groups.setdefault((mode, plan.steps[step_index].file), []).append(table)
+        for (mode, file), tables in groups.items():
             held = total - starts[first_of_file[file]]
-            out.append(f"| `{table}` | {mode} | {LOCK_BLOCKS[mode]} | `{file}` | {_fmt_seconds(held)} |")
+            out.append(
+                f"| {mode} | {LOCK_BLOCKS[mode]} | `{file}` | {_fmt_seconds(held)} | "
+                + ", ".join(f"`{t}`" for t in sorted(tables))
+                + " |"
+            )
     else:
         out.append("The install locks no existing table.")
     out.append("")
@@ -1014,12 +1020,11 @@ def render(plan: Plan, title: str | None = None) -> str:
                     if shown < ROWS_SHOWN:
                         out.append(f"- {label}: {_row_text(row)}")
                     shown += 1
-            for old, new in changed_rows:
+            for key, old, new in changed_rows:
                 if shown < ROWS_SHOWN:
                     delta = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
                     out.append(
-                        f"- changed: {_row_text(new)[:80]}: "
-                        + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in delta.items())
+                        f"- changed {key}: " + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in delta.items())
                     )
                 shown += 1
             if shown > ROWS_SHOWN:
