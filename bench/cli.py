@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench import bridge, data, env, ingest, insights, package, pos, refresh, report
+from bench import blaze, bridge, data, env, ingest, insights, package, pos, refresh, report
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 QUICK_SCALE = 0.002
@@ -203,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
                 results["bridge"] = {"label": plan.label, **holder["bridge"]}
             if loaded:
                 env.drop_database(cluster, loaded)
+        log("figure 6: Blaze backfill through blaze_sync_page against the CSV import")
+        holder = {}
+        _figure(holder, "blaze", log, lambda: blaze.run(cluster, args.quick))
+        results["blaze"] = holder["blaze"]
     results["duration_s"] = time.perf_counter() - started
 
     rows = report.build_rows(results)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import stats
+from bench import blaze, stats
 
 NA = "—"
 
@@ -396,6 +396,7 @@ def markdown(results: dict, rows: list[Row]) -> str:
         if ds:
             out.append(f"- {s['label']} (scale {s['scale']:g}): {ds['description']}.")
     out += ["", markdown_table(rows), ""]
+    out += [blaze.markdown(results.get("blaze"))]
     notes = results.get("notes", [])
     if notes:
         out += ["Notes:", *[f"- {n}" for n in notes], ""]
