@@ -297,3 +297,24 @@ def test_plan_from_a_release_on_a_scratch_database(pg_cluster, monkeypatch, caps
     assert result.target_version == installer.version()
     scratch = pg_cluster.psql("select count(*) from pg_database where datname like 'conductor_plan_%'")
     assert scratch.strip() == "0"
+
+
+def test_a_changed_cron_schedule_is_a_change_and_the_job_ids_it_takes_are_reported(cron_db, tmp_path) -> None:
+    sql_dir = patched_tree(tmp_path, "cron/sync.sql", "")
+    job_file = sql_dir / "cron" / "refresh_win_back.sql"
+    job_file.write_text(job_file.read_text().replace("'15 * * * *'", "'20 * * * *'"))
+    schedule = "select schedule from cron.job where jobname = 'conductor_refresh_win_back'"
+    assert cron_db.scalar(schedule) == "15 * * * *"
+
+    script, version = plan.tree_script(sql_dir)
+    result = plan.run_plan(cron_db.url, script, version)
+
+    key = ("cron job", "conductor_refresh_win_back")
+    assert key in result.object_changes()[1]
+    diff = plan.render(result)
+    assert "-schedule 15 * * * *" in diff and "+schedule 20 * * * *" in diff
+    assert cron_db.scalar(schedule) == "15 * * * *"
+    # cron.schedule takes a job id for every job it upserts, and a rollback does not give it back.
+    assert "cron.jobid_seq" in result.sequences
+    old, new = result.sequences["cron.jobid_seq"]
+    assert new - old >= len([k for k in result.after.objects if k[0] == "cron job" and "conductor_" in k[1]])

@@ -1006,7 +1006,7 @@ def render(plan: Plan, title: str | None = None) -> str:
         )
         out.append("")
 
-    out.append("## Settings and reference rows")
+    out.append("## Settings, thresholds and other small tables: rows added, changed, removed")
     out.append("")
     if settings:
         for table, (added, changed_rows, removed) in settings.items():
