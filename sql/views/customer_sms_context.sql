@@ -7,7 +7,7 @@
 -- leads), which service_role cannot; anon and authenticated cannot select it (sql/lib/grants.sql).
 -- It calls no conductor function: functions in a view run with the reader's privileges.
 -- Reads: customers, conductor.customer_scores, customer_visit_patterns, customer_product_affinity,
--- products, transactions, transaction_items, leads, conductor.opt_outs.
+-- products, transactions, transaction_items, leads, conductor.opt_outs, customer_lifetime_value.
 
 -- Products of each customer ranked by purchases: purchase_count, then total_spent, then the
 -- latest purchase, then sku (a total order, so ties always break the same way). Names fall back
@@ -274,10 +274,18 @@ select
                 where c2.phone = c.phone
             )
     end as customers_sharing_phone,
-    c.as_of_date
+    c.as_of_date,
+    -- Lifetime value (BG/NBD and Gamma-Gamma, public.customer_lifetime_value), as of the last fit.
+    lv.p_alive,
+    lv.expected_visits_30d,
+    lv.expected_visits_90d,
+    lv.expected_spend_per_visit,
+    lv.expected_value_12m,
+    lv.as_of_date as lifetime_value_as_of
 -- One scan of customers (through the scores view), so a filter on phone or member_id reaches it.
 from conductor.customer_scores as c
-left join public.customer_visit_patterns as vp on c.member_id = vp.customer_id;
+left join public.customer_visit_patterns as vp on c.member_id = vp.customer_id
+left join public.customer_lifetime_value as lv on c.member_id = lv.customer_id;
 
 comment on view public.customer_sms_context is
 'Everything the AI needs about one customer, one row per customer, computed against the store''s today '
@@ -327,3 +335,14 @@ comment on column public.customer_sms_context.open_lead is
 comment on column public.customer_sms_context.customers_sharing_phone is
 'How many customers have this phone (1 when it is theirs alone); null without a phone.';
 comment on column public.customer_sms_context.as_of_date is 'The store''s today these values were computed for.';
+comment on column public.customer_sms_context.p_alive is
+'BG/NBD probability that the customer still visits, as of lifetime_value_as_of (1 for one-visit customers '
+'by the model''s construction; docs/lifetime-value.md). Null until the first fit.';
+comment on column public.customer_sms_context.expected_visits_30d is 'BG/NBD expected visits in the next 30 days.';
+comment on column public.customer_sms_context.expected_visits_90d is 'BG/NBD expected visits in the next 90 days.';
+comment on column public.customer_sms_context.expected_spend_per_visit is
+'Gamma-Gamma expected spend per future visit (the customer''s mean shrunk towards the population mean).';
+comment on column public.customer_sms_context.expected_value_12m is
+'Expected gross sales in the next 12 months (expected visits x expected spend per visit), undiscounted.';
+comment on column public.customer_sms_context.lifetime_value_as_of is
+'The store date of the fit the lifetime-value columns come from (refitted nightly; null before the first fit).';

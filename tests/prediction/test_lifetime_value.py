@@ -175,3 +175,16 @@ def test_a_fit_that_does_not_converge_keeps_the_previous_parameters(seeded_db):
         )
         == values_before
     )
+
+
+def test_the_nightly_job_is_scheduled_and_says_why_it_cannot_fit_an_empty_store(cron_db):
+    job = cron_db.rows(
+        "select schedule, command from cron.job where jobname = 'conductor_fit_lifetime_value_models'"
+    )
+    assert job == [("45 * * * *", "select conductor.fit_lifetime_value_models(p_only_if_stale => true)")]
+    with cron_db.connect(autocommit=False) as conn:
+        result = conn.execute(job[0][1]).fetchone()[0]
+        assert result["ran"], result
+        assert result["bgnbd"]["accepted"] is False
+        assert result["bgnbd"]["reason"].startswith("too few customers"), result
+        conn.rollback()

@@ -49,7 +49,9 @@ comment on function public.get_customer_insights(text) is
 'Everything the AI needs about the customer with this phone, as one jsonb: found = true plus every column '
 'of customer_sms_context (identity, tier, churn, RFM, LTV, visits and rhythm, loyalty points, '
 'favorite_products, recent_purchases, favorite_category, preferred_location and preferred_budtender, '
-'last purchase, opted_out, opt_out_review, open_lead, customers_sharing_phone). When several customers share the phone, '
+'last purchase, opted_out, opt_out_review, open_lead, customers_sharing_phone, and the lifetime-value model''s '
+'p_alive, expected_visits_30d, expected_visits_90d, expected_spend_per_visit, expected_value_12m and '
+'lifetime_value_as_of). When several customers share the phone, '
 'the one with the most recent visit. Unknown phone: {"found": false, phone_number, customers_sharing_phone: '
 '0, opted_out, opted_out_at, opt_out_review, open_lead}. opt_out_review: a text that may revoke consent '
 'waiting for a person (marketing suspended), or null. Missing or malformed phone_number: SQLSTATE 22023.';

@@ -22,7 +22,7 @@ declare
     v_b double precision := p_parameters[4];
     v_ll double precision;
 begin
-    with per_frequency as (
+    with per_frequency as materialized (
         select
             f.x,
             conductor.ln_gamma(v_r + f.x) - conductor.ln_gamma(v_r) + v_r * ln(v_alpha)

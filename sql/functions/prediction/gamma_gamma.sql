@@ -19,7 +19,7 @@ declare
     v_gamma double precision := p_parameters[3];
     v_ll double precision;
 begin
-    with per_frequency as (
+    with per_frequency as materialized (
         select
             f.x,
             conductor.ln_gamma(v_p * f.x + v_q) - conductor.ln_gamma(v_p * f.x) - conductor.ln_gamma(v_q)

@@ -9,7 +9,7 @@ insert into rpc values
 ('public.get_customer_insights(text)', array['phone_number']),
 ('public.get_customer_top_products(text,integer)', array['phone_number', 'max_products']),
 ('public.get_overdue_customers(integer,integer)', array['min_days_late', 'max_rows']),
-('public.get_win_back_targets(integer,integer)', array['page', 'page_size']);
+('public.get_win_back_targets(integer,integer,boolean)', array['page', 'page_size', 'by_expected_value']);
 
 select is_empty(
     $$select r.signature from rpc as r where to_regprocedure(r.signature) is null$$,
