@@ -236,3 +236,27 @@ def test_the_cursor_walks_seven_day_windows_page_by_page(shop_db):
     assert third["query"]["skip"] == 0 and third["query"]["startDate"] == query["endDate"]
     members = shop_db.scalar("select public.blaze_sync_next('members')")
     assert members["query"]["endDate"] - members["query"]["startDate"] <= 7 * 86_400_000
+
+
+def test_fields_blaze_does_not_carry_keep_their_stored_values(shop_db):
+    load_all(shop_db)
+    shop_db.execute(
+        "update public.products set cost = 12.27, leafly_rating = 4.2, effects = '{Relaxed,Happy}', "
+        "leafly_data_updated = '2026-10-13 03:00:00+00' where sku = 'FLW-9001'"
+    )
+    shop_db.execute("update public.customers set time_zone = 'America/Phoenix' where member_id = %s", (JOSE,))
+    products, members = fixture("products"), fixture("members")
+    for record in products["values"] + members["values"]:
+        record["modified"] += 1000
+    products["values"][0]["unitPrice"] = 36.0
+    apply(shop_db, "products", products)
+    apply(shop_db, "members", members)
+    assert shop_db.rows(
+        "select retail_price::text, cost::text, leafly_rating::text, effects, leafly_data_updated::text "
+        "from public.products where sku = 'FLW-9001'"
+    ) == [("36.00", "12.27", "4.20", ["Relaxed", "Happy"], "2026-10-13 03:00:00+00")]
+    assert (
+        shop_db.scalar("select time_zone from public.customers where member_id = %s", (JOSE,))
+        == "America/Phoenix"
+    )
+    assert shop_db.scalar("select count(*) from conductor.data_issues") == 0

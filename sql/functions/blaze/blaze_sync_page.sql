@@ -146,7 +146,7 @@ begin
     if v_entity = 'members' then
         insert into conductor.staging_customers (
             source, member_id, name, phone, email, loyalty_points, customer_type, member_group,
-            marketing_source, street_address, city, state, zip_code, registered_on
+            marketing_source, street_address, city, state, zip_code, registered_on, time_zone
         )
         select
             v_source, b.id,
@@ -159,14 +159,19 @@ begin
             b.r ->> 'marketingSource',
             b.r #>> '{address,address}', b.r #>> '{address,city}', b.r #>> '{address,state}',
             b.r #>> '{address,zipCode}',
-            conductor.blaze_local_date_text(coalesce(b.r -> 'startDate', b.r -> 'created'), v_tz)
+            conductor.blaze_local_date_text(coalesce(b.r -> 'startDate', b.r -> 'created'), v_tz),
+            -- Blaze has no member time zone: a stored one (from a CSV export) is kept.
+            cur.time_zone
         from pg_temp.conductor_blaze_rows as b
+        left join public.customers as cur on cur.member_id = b.id
         where b.fate = 'apply'
         order by b.n;
     elsif v_entity = 'products' then
         insert into conductor.staging_products (
             source, product_id, sku, name, brand, category, strain, flower_type, vendor, thc_content,
-            cbd_content, retail_price, is_active
+            cbd_content, retail_price, is_active, cost, leafly_strain_type, leafly_description, leafly_rating,
+            leafly_review_count, effects, helps_with, negatives, flavors, terpenes, parent_strains, lineage,
+            image_url, leafly_url, leafly_data_updated
         )
         select
             v_source, b.id, b.r ->> 'sku', b.r ->> 'name',
@@ -181,8 +186,17 @@ begin
             case
                 when b.r -> 'deleted' = 'true'::jsonb then 'false'
                 else conductor.blaze_number_text(b.r -> 'active')
-            end
+            end,
+            -- What Blaze does not carry (cost, the Leafly fields) stays as stored: the import
+            -- writes every column, so the stored values are staged again.
+            cur.cost::text, cur.leafly_strain_type, cur.leafly_description, cur.leafly_rating::text,
+            cur.leafly_review_count::text, pg_catalog.to_json(cur.effects)::text,
+            pg_catalog.to_json(cur.helps_with)::text, pg_catalog.to_json(cur.negatives)::text,
+            pg_catalog.to_json(cur.flavors)::text, pg_catalog.to_json(cur.terpenes)::text,
+            pg_catalog.to_json(cur.parent_strains)::text, cur.lineage, cur.image_url, cur.leafly_url,
+            pg_catalog.to_char(cur.leafly_data_updated at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00'
         from pg_temp.conductor_blaze_rows as b
+        left join public.products as cur on cur.product_id = b.id
         where b.fate = 'apply'
         order by b.n;
     end if;
