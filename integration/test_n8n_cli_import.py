@@ -95,7 +95,8 @@ def test_a_documented_import_binds_the_named_credential(home, command):
             if "supabaseApi" in node.get("credentials", {})
         }
         # The Blaze workflows' requests to Blaze use another credential (Blaze partner API).
-        assert len(bound) == sum("supabaseApi" in node.get("credentials", {}) for node in original["nodes"]) > 0
+        expected_bound = sum("supabaseApi" in node.get("credentials", {}) for node in original["nodes"])
+        assert len(bound) == expected_bound > 0
         for node, credential in bound.items():
             assert credential == {"id": "serviceRoleCred1", "name": "Supabase service role"}, (
                 workflow_id,
