@@ -260,3 +260,59 @@ def test_fields_blaze_does_not_carry_keep_their_stored_values(shop_db):
         == "America/Phoenix"
     )
     assert shop_db.scalar("select count(*) from conductor.data_issues") == 0
+
+
+def test_a_sale_whose_product_never_comes_keeps_its_known_lines_after_the_grace_period(shop_db):
+    apply(shop_db, "members", fixture("members"))
+    products = fixture("products")
+    products["values"] = products["values"][:1]  # the gummies never arrive
+    apply(shop_db, "products", products)
+    page = {"values": [fixture("transactions")["values"][0]]}
+    assert apply(shop_db, "transactions", page)["held"] == 1
+    missing = shop_db.scalar("select missing from conductor.blaze_pending_transactions")
+    assert missing == "product 61b2000000000000000000a2"
+    shop_db.execute(
+        "update conductor.blaze_pending_transactions set first_seen_at = now() - interval '25 hours'"
+    )
+    apply(shop_db, "members", {"values": []})
+    assert (
+        shop_db.scalar("select count(*) from public.transaction_items where transaction_id = %s", (SALE,))
+        == 2
+    )
+    assert shop_db.rows(
+        "select business_key, field, bad_value from conductor.data_issues where entity = 'transaction_items'"
+    ) == [(f"{SALE} #3", "product_sku", "61b2000000000000000000a2")]
+
+
+def test_a_webhook_record_alone_and_an_open_cart_are_applied_or_left_for_later(shop_db):
+    load_all(shop_db)
+    record = copy.deepcopy(fixture("transactions")["values"][1])
+    record["id"], record["status"], record["modified"] = "64c00000000000000000t100", "InProgress", 1
+    result = apply(shop_db, "transactions", [record])
+    assert (result["open"], result["applied"]) == (1, 1)
+    assert (
+        shop_db.scalar("select count(*) from public.transactions where transaction_id = %s", (record["id"],))
+        == 0
+    )
+    record["status"], record["modified"] = "Completed", 2
+    apply(shop_db, "transactions", [record])
+    assert shop_db.scalar(
+        "select status from public.transactions where transaction_id = %s", (record["id"],)
+    ) == ("completed")
+
+
+def test_the_member_cursor_reaches_now_and_stays_caught_up(shop_db):
+    start = shop_db.scalar("select public.blaze_sync_next('members', current_date - 10)")
+    assert start["caught_up"] is False
+    cursor = start
+    for _ in range(5):
+        result = apply(shop_db, "members", {"values": []}, cursor["sync_cursor"])
+        assert result["cursor_advanced"] is True
+        cursor = shop_db.scalar("select public.blaze_sync_next('members')")
+        if result["caught_up"]:
+            break
+    assert cursor["caught_up"] is True
+    window = cursor["query"]
+    now_ms = shop_db.scalar("select (extract(epoch from now()) * 1000)::bigint")
+    assert window["startDate"] < now_ms and window["endDate"] <= now_ms + 1000
+    assert now_ms - window["startDate"] <= 11 * 60 * 1000 + 60_000
