@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench import blaze, bridge, data, env, ingest, insights, package, pos, refresh, report
+from bench import blaze, bridge, data, env, ingest, insights, lifetime_value, package, pos, refresh, report
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 QUICK_SCALE = 0.002
@@ -125,6 +125,8 @@ def run_scale(
         log,
         lambda: refresh.run(url, plan.refresh_runs, plan.rebuild_runs, s["ingest"].get("timeout_s")),
     )
+    log(f"[{plan.label}] figure 7: lifetime value fit{' and accuracy' if plan.label == '1x' else ''}")
+    _figure(s, "lifetime_value", log, lambda: lifetime_value.run(url, accuracy=plan.label == "1x"))
     return s, loaded
 
 

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import blaze, stats
+from bench import blaze, lifetime_value, stats
 
 NA = "—"
 
@@ -397,6 +397,7 @@ def markdown(results: dict, rows: list[Row]) -> str:
             out.append(f"- {s['label']} (scale {s['scale']:g}): {ds['description']}.")
     out += ["", markdown_table(rows), ""]
     out += [blaze.markdown(results.get("blaze"))]
+    out += [lifetime_value.markdown(results["scales"])]
     notes = results.get("notes", [])
     if notes:
         out += ["Notes:", *[f"- {n}" for n in notes], ""]
