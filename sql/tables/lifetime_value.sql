@@ -26,6 +26,8 @@ create table if not exists conductor.lifetime_value_fits (
 create index if not exists lifetime_value_fits_model_accepted_idx
 on conductor.lifetime_value_fits (model, id desc) where accepted;
 
+alter table conductor.lifetime_value_fits enable row level security;
+
 comment on table conductor.lifetime_value_fits is
 'Every maximum-likelihood fit of the lifetime-value models, accepted or not. The parameters in use are '
 'those of the latest accepted row per model; a fit that does not converge is recorded with its reason and '
