@@ -177,7 +177,7 @@ def test_a_fit_that_does_not_converge_keeps_the_previous_parameters(seeded_db):
     )
 
 
-def test_the_nightly_job_is_scheduled_and_says_why_it_cannot_fit_an_empty_store(cron_db):
+def test_the_nightly_job_is_scheduled_and_says_why_it_cannot_fit_a_store_without_repeat_visits(cron_db):
     job = cron_db.rows(
         "select schedule, command from cron.job where jobname = 'conductor_fit_lifetime_value_models'"
     )
@@ -186,6 +186,15 @@ def test_the_nightly_job_is_scheduled_and_says_why_it_cannot_fit_an_empty_store(
         # Forced: pg_cron itself may already have run the job today in this database.
         result = conn.execute("select conductor.fit_lifetime_value_models()").fetchone()[0]
         assert result["ran"], result
-        assert result["bgnbd"]["accepted"] is False
-        assert result["bgnbd"]["reason"].startswith("too few customers"), result
+        repeaters = conn.execute("select count(*) from public.customers where total_visits >= 2").fetchone()[
+            0
+        ]
+        if repeaters < 10:  # the cron database normally holds no sales
+            assert result["bgnbd"]["accepted"] is False
+            assert result["bgnbd"]["reason"].startswith("too few customers"), result
+        else:
+            assert result["bgnbd"]["reason"] in (
+                "converged",
+                "a = 1: the expected-visits formula is undefined",
+            )
         conn.rollback()
