@@ -42,6 +42,14 @@ $types$;
 -- The package's own measures, beside the seed's.
 alter table public.customer_product_affinity add column if not exists repurchase_share numeric(5, 4);
 alter table public.customer_product_affinity add column if not exists avg_unit_price_weighted numeric(12, 2);
+-- Maintenance state: the running totals behind the averages and the repurchase share, so a sale
+-- appended after the customer's latest one adds to them instead of re-reading the history. Null
+-- until conductor.refresh_product_affinity computes them.
+alter table public.customer_product_affinity add column if not exists purchase_days integer;
+alter table public.customer_product_affinity add column if not exists first_visit_number integer;
+alter table public.customer_product_affinity add column if not exists sale_lines integer;
+alter table public.customer_product_affinity add column if not exists sale_unit_price_sum numeric;
+alter table public.customer_product_affinity add column if not exists sale_spent numeric(14, 2);
 do $checks$
 begin
     if not exists (
@@ -92,5 +100,15 @@ comment on column public.customer_product_affinity.repurchase_rate is
 comment on column public.customer_product_affinity.repurchase_share is
 'Package extension: of the customer''s visits after the first purchase of this product, the share in which '
 'they bought it again (0-1, 4 decimals); null until the customer has visited again.';
+comment on column public.customer_product_affinity.purchase_days is
+'Maintenance state: distinct local days with a completed sale line of it.';
+comment on column public.customer_product_affinity.first_visit_number is
+'Maintenance state: the visit number (1 = first visit) of first_purchased.';
+comment on column public.customer_product_affinity.sale_lines is
+'Maintenance state: completed sale lines of it (the count behind avg_price_paid).';
+comment on column public.customer_product_affinity.sale_unit_price_sum is
+'Maintenance state: sum of unit_price over those lines (the sum behind avg_price_paid).';
+comment on column public.customer_product_affinity.sale_spent is
+'Maintenance state: dollars on those lines, refunds not deducted (behind avg_unit_price_weighted).';
 comment on column public.customer_product_affinity.created_at is 'Row creation time.';
 comment on column public.customer_product_affinity.updated_at is 'Last change.';

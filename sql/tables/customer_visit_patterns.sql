@@ -41,6 +41,10 @@ $types$;
 -- The package's own measures, beside the seed's.
 alter table public.customer_visit_patterns add column if not exists visit_regularity_score numeric(4, 2);
 alter table public.customer_visit_patterns add column if not exists predicted_next_visit_rounded date;
+-- Maintenance state: the sum of the squared gaps, so a visit appended after the last one updates
+-- the mean and standard deviations without re-reading the history (the sum of the gaps is the
+-- last visit minus the first). Null until conductor.refresh_visit_patterns computes it.
+alter table public.customer_visit_patterns add column if not exists gap_square_sum bigint;
 do $checks$
 begin
     if not exists (
@@ -89,5 +93,8 @@ comment on column public.customer_visit_patterns.last_visit_deviation_days is
 'compute it against today.';
 comment on column public.customer_visit_patterns.longest_gap_days is 'Longest gap; null with fewer than 2 visits.';
 comment on column public.customer_visit_patterns.shortest_gap_days is 'Shortest gap; null with fewer than 2 visits.';
+comment on column public.customer_visit_patterns.gap_square_sum is
+'Maintenance state: sum of the squared gaps in days (0 with one visit), from which a visit appended after '
+'the last one updates the standard deviations exactly.';
 comment on column public.customer_visit_patterns.created_at is 'Row creation time.';
 comment on column public.customer_visit_patterns.updated_at is 'Last change.';

@@ -30,6 +30,10 @@ class Workload:
     def __init__(self, conn: psycopg.Connection, rng: random.Random, members: list[str], skus: list[str]):
         self.conn, self.rng, self.members, self.skus = conn, rng, members, skus
         self.n = 0
+        # The POS clock: hours after 200 days before the store's today, moving forward only, so
+        # most POS sales come after their customer's last visit (the incremental path).
+        self.clock = 0
+        self.weights = [30, 6, 6, 5, 4, 4, 2, 4, 3, 4, 5, 4, 1, 1, 1, 0]
 
     def _id(self, prefix: str) -> str:
         self.n += 1
@@ -97,6 +101,42 @@ class Workload:
                 [list(col) for col in zip(*lines, strict=True)],
             )
 
+    def pos_sale(self) -> None:
+        """A sale (sometimes a refund) at the POS clock, its lines in a second statement; now and then
+        two sales of one customer in one database transaction, or a transaction without lines."""
+        self.clock = min(self.clock + self.rng.choice([0, 0, 1, 3, 20, 26, 50, 170]), 200 * 24 + 10)
+        member = self.rng.choice(self.members)
+        count = 2 if self.rng.random() < 0.1 else 1
+        with self.conn.transaction():
+            for _ in range(count):
+                staff = self.rng.choice(STAFF)
+                kind = "refund" if self.rng.random() < 0.08 else "sale"
+                amount = money(self.rng)
+                row = (
+                    self._id("RT"),
+                    member,
+                    0,
+                    "",
+                    staff[1],
+                    staff[0],
+                    kind,
+                    "voided" if self.rng.random() < 0.03 else "completed",
+                    -amount if kind == "refund" else amount,
+                )
+                self.conn.execute(
+                    """
+                    insert into public.transactions
+                        (transaction_id, customer_id, date, shop_location, staff_name, transaction_type, status,
+                         total_amount)
+                    values (%s, %s, ((conductor.store_today() - 200)::timestamp + make_interval(hours => %s)
+                                     + make_interval(secs => %s)) at time zone conductor.store_time_zone(),
+                            %s, %s, %s, %s, %s)
+                    """,
+                    (row[0], member, self.clock, self.n % 3600, row[4], row[5], kind, row[7], row[8]),
+                )
+                if self.rng.random() < 0.95:
+                    self._lines([row])
+
     def random_transaction(self) -> str | None:
         row = self.conn.execute(
             "select transaction_id from public.transactions where transaction_id like 'RT-%%' "
@@ -123,9 +163,13 @@ class Workload:
                 "rename",
                 "register",
                 "bulk_void_day",
+                "pos",
             ],
-            weights=[30, 6, 6, 5, 4, 4, 2, 4, 3, 4, 5, 4, 1, 1, 1],
+            weights=self.weights,
         )[0]
+        if op == "pos":
+            self.pos_sale()
+            return
         tx = self.random_transaction()
         if op == "sale":
             self._lines(self._transactions(1))
@@ -213,9 +257,16 @@ def assert_scores_are_served_as_stored(conn: psycopg.Connection) -> None:
 
 
 def run_workload(
-    conn: psycopg.Connection, seed: int, steps: int, members: list[str], skus: list[str]
+    conn: psycopg.Connection,
+    seed: int,
+    steps: int,
+    members: list[str],
+    skus: list[str],
+    weights: list[int] | None = None,
 ) -> None:
     workload = Workload(conn, random.Random(seed), members, skus)
+    if weights is not None:
+        workload.weights = weights
     for n in range(steps):
         workload.step()
         if n == steps // 2:
@@ -242,6 +293,51 @@ def test_random_history_equals_a_rebuild(db):
             steps=400,
             members=[f"M-{g}" for g in range(1, 26)],
             skus=[f"SKU-{g}" for g in range(1, 13)],
+        )
+
+
+def test_pos_sales_mixed_with_edits_equal_a_rebuild(db):
+    """Mostly POS sales in time order (applied as deltas: totals, appended visit gaps, the sale's
+    products and every repurchase share), mixed with the edits that take the full recompute:
+    sales and refunds back in time, moves, voids, deletes, line edits, renames."""
+    with db.connect() as conn:
+        conn.execute(
+            "insert into public.products (product_id, sku, name, category) "
+            "select 'P' || g, 'SKU-' || g, 'Product ' || g, (array['Flower', 'Vapes', 'Edibles'])[1 + g % 3] "
+            "from generate_series(1, 8) as g"
+        )
+        conn.execute(
+            "insert into public.customers (member_id, name, phone, registered_on) "
+            "select 'M-' || g, 'Customer ' || g, '+1619555' || lpad(g::text, 4, '0'), date '2024-01-01' + g "
+            "from generate_series(1, 12) as g"
+        )
+        run_workload(
+            conn,
+            seed=7,
+            steps=500,
+            members=[f"M-{g}" for g in range(1, 13)],
+            skus=[f"SKU-{g}" for g in range(1, 9)],
+            weights=[3, 1, 1, 2, 1, 2, 1, 1, 1, 2, 2, 1, 1, 1, 1, 60],
+        )
+
+
+def test_pos_sales_only_equal_a_rebuild(db):
+    """Only POS sales in time order: nearly every one takes the incremental path."""
+    with db.connect() as conn:
+        conn.execute(
+            "insert into public.products (product_id, sku, name) "
+            "select 'P' || g, 'SKU-' || g, 'Product ' || g from generate_series(1, 6) as g"
+        )
+        conn.execute(
+            "insert into public.customers (member_id) select 'M-' || g from generate_series(1, 6) as g"
+        )
+        run_workload(
+            conn,
+            seed=13,
+            steps=400,
+            members=[f"M-{g}" for g in range(1, 7)],
+            skus=[f"SKU-{g}" for g in range(1, 7)],
+            weights=[0] * 15 + [1],
         )
 
 

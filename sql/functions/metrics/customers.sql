@@ -228,3 +228,267 @@ comment on function conductor.refresh_scores() is
 'Brings every customer''s days_since_last_visit, vip_status, churn_risk, RFM scores, lead_score and '
 'lead_segment to what conductor.customer_scores computes (clock and thresholds); writes only rows that '
 'change (last_scored_at moves when a tier, churn or RFM value changes). Returns that count.';
+
+-- The common POS case in O(size of the statement): new completed transactions of customers whose
+-- new sale days are all on or after their last visit. Their totals grow by the statement's
+-- deltas, their scores are recomputed from the new totals, and their visit patterns take the new
+-- days as gaps appended after the last one (stored sum of squared gaps, the sum of gaps being
+-- last - first), and every repurchase share of theirs divides by the new visit count. Each
+-- customer is read and written by key, so a sale costs the same whatever
+-- the table sizes and statistics. Customers whose new sales fall before their last visit, whose
+-- stored state is incomplete, or of a statement naming more than 50 customers (a bulk load, for
+-- which the set-based recompute is cheaper) are returned in fallback for the full recompute.
+-- p_deltas: [{customer_id, sales, refunds, gross_sales, gross_refunds, days}] with days the
+-- distinct local days of the new completed sales, ascending.
+-- Reads: customers, customer_visit_patterns, the score bands. Writes: customers, customer_visit_patterns,
+-- customer_product_affinity (repurchase_share).
+create function conductor.apply_appended_sales(
+    p_deltas jsonb,
+    out fallback text[],
+    out appended text[]
+)
+returns record
+volatile
+security invoker
+set search_path = pg_catalog, pg_temp
+set jit = off
+language plpgsql
+as $$
+declare
+    v_today date := conductor.store_today();
+    v_delta record;
+    v_old record;
+    v_pattern record;
+    v_new_days date[];
+    v_day date;
+    v_previous date;
+    v_gap integer;
+    v_total_visits integer;
+    v_total_sales integer;
+    v_gross_sales numeric;
+    v_gross_refunds numeric;
+    v_first date;
+    v_last date;
+    v_days_since integer;
+    v_scores record;
+    v_gap_count integer;
+    v_gap_sum numeric;
+    v_square_sum bigint;
+    v_longest integer;
+    v_shortest integer;
+    v_mean numeric;
+    v_sample_sd numeric;
+    v_sd numeric;
+begin
+    fallback := '{}';
+    appended := '{}';
+    if jsonb_array_length(p_deltas) > 50 then
+        fallback := array(select d.customer_id from jsonb_to_recordset(p_deltas) as d (customer_id text));
+        return;
+    end if;
+    if jsonb_array_length(p_deltas) > 1 then
+        perform conductor.lock_customers(
+            array(select d.customer_id from jsonb_to_recordset(p_deltas) as d (customer_id text))
+        );
+    end if;
+    for v_delta in
+        select d.*
+        from jsonb_to_recordset(p_deltas) as d (
+            customer_id text, sales integer, refunds integer, gross_sales numeric, gross_refunds numeric, days date[]
+        )
+        order by d.customer_id
+    loop
+        select
+            c.id,
+            c.registered_on,
+            c.total_visits,
+            c.total_sales,
+            c.total_refunds,
+            c.gross_sales,
+            c.gross_refunds,
+            c.first_visited,
+            c.last_visited,
+            c.vip_status,
+            c.churn_risk,
+            c.rfm_recency,
+            c.rfm_frequency,
+            c.rfm_monetary,
+            c.lead_score,
+            c.lead_segment
+        into v_old
+        from public.customers as c
+        where c.member_id = v_delta.customer_id
+        -- the lock conductor.lock_customers takes (already held when the statement named several)
+        for no key update;
+        if not found then
+            continue;  -- no such customer: nothing to maintain (the foreign key refuses such rows)
+        end if;
+        if v_old.last_visited is not null and v_delta.days[1] < v_old.last_visited then
+            fallback := fallback || v_delta.customer_id;
+            continue;
+        end if;
+        v_new_days := array(
+            select x.day from unnest(v_delta.days) as x (day)
+            where v_old.last_visited is null or x.day > v_old.last_visited
+            order by x.day
+        );
+        if cardinality(v_new_days) > 0 then
+            select
+                p.gap_square_sum,
+                p.longest_gap_days,
+                p.shortest_gap_days
+            into v_pattern
+            from public.customer_visit_patterns as p
+            where p.customer_id = v_delta.customer_id;
+            -- the stored pattern is there exactly when there were visits, with its running sum
+            if found <> (v_old.total_visits > 0) or (found and v_pattern.gap_square_sum is null) then
+                fallback := fallback || v_delta.customer_id;
+                continue;
+            end if;
+        end if;
+
+        v_total_visits := v_old.total_visits + cardinality(v_new_days);
+        v_total_sales := v_old.total_sales + v_delta.sales;
+        v_gross_sales := v_old.gross_sales + v_delta.gross_sales;
+        v_gross_refunds := v_old.gross_refunds + v_delta.gross_refunds;
+        v_first := coalesce(v_old.first_visited, v_new_days[1]);
+        v_last := coalesce(v_new_days[cardinality(v_new_days)], v_old.last_visited);
+        v_days_since := case when v_last is not null then greatest(v_today - v_last, 0) end;
+
+        -- Scored exactly as conductor.refresh_customers scores its recomputed totals.
+        select
+            vt.label as vip_status,
+            cl.label as churn_risk,
+            rr.score as rfm_recency,
+            rf.score as rfm_frequency,
+            rm.score as rfm_monetary,
+            ls.lead_score,
+            sg.label as lead_segment
+        into v_scores
+        from (select 1) as one (x)
+        left join conductor.score_bands as vt on vt.kind = 'vip' and vt.bounds @> v_total_visits::numeric
+        left join conductor.score_bands as cl on cl.kind = 'churn' and cl.bounds @> v_days_since::numeric
+        left join conductor.score_bands as rr
+            on rr.kind = 'recency' and rr.bounds @> coalesce(v_days_since::numeric, 'Infinity'::numeric)
+        left join conductor.score_bands as rf on rf.kind = 'frequency' and rf.bounds @> v_total_sales::numeric
+        left join conductor.score_bands as rm
+            on rm.kind = 'monetary' and rm.bounds @> (v_gross_sales - v_gross_refunds)
+        cross join lateral (select (3 * rr.score + 2 * rf.score + rm.score)::smallint as lead_score) as ls
+        left join conductor.score_bands as sg on sg.kind = 'segment' and sg.bounds @> ls.lead_score::numeric;
+
+        update public.customers as c
+        set
+            total_visits = v_total_visits,
+            total_sales = v_total_sales,
+            total_refunds = v_old.total_refunds + v_delta.refunds,
+            gross_sales = v_gross_sales,
+            gross_refunds = v_gross_refunds,
+            avg_sale_value = round(v_gross_sales / nullif(v_total_sales, 0), 2),
+            lifetime_value = v_gross_sales - v_gross_refunds,
+            date_joined = least(v_old.registered_on, v_first),
+            first_visited = v_first,
+            last_visited = v_last,
+            days_since_last_visit = v_days_since,
+            vip_status = v_scores.vip_status,
+            churn_risk = v_scores.churn_risk,
+            rfm_recency = v_scores.rfm_recency,
+            rfm_frequency = v_scores.rfm_frequency,
+            rfm_monetary = v_scores.rfm_monetary,
+            lead_score = v_scores.lead_score,
+            lead_segment = v_scores.lead_segment,
+            last_scored_at = case
+                when (v_old.vip_status, v_old.churn_risk, v_old.rfm_recency, v_old.rfm_frequency, v_old.rfm_monetary,
+                    v_old.lead_score, v_old.lead_segment)
+                is distinct from (v_scores.vip_status, v_scores.churn_risk, v_scores.rfm_recency,
+                    v_scores.rfm_frequency, v_scores.rfm_monetary, v_scores.lead_score, v_scores.lead_segment)
+                    then now()
+                else c.last_scored_at
+            end
+        where c.id = v_old.id;
+
+        if cardinality(v_new_days) = 0 then
+            continue;
+        end if;
+        -- The new gaps: from the last visit to the first new day, then between new days.
+        v_square_sum := coalesce(v_pattern.gap_square_sum, 0);
+        v_longest := v_pattern.longest_gap_days;
+        v_shortest := v_pattern.shortest_gap_days;
+        v_previous := v_old.last_visited;
+        foreach v_day in array v_new_days loop
+            if v_previous is not null then
+                v_gap := v_day - v_previous;
+                v_square_sum := v_square_sum + v_gap::bigint * v_gap;
+                v_longest := greatest(v_longest, v_gap);
+                v_shortest := least(v_shortest, v_gap);
+            end if;
+            v_previous := v_day;
+        end loop;
+        v_gap_count := v_total_visits - 1;
+        v_gap_sum := (v_last - v_first)::numeric;
+        -- AVG(gap): the sum over the count, as numeric_avg divides
+        v_mean := case when v_gap_count > 0 then v_gap_sum / v_gap_count::numeric end;
+        v_sample_sd := conductor.gap_stddev(v_gap_count, v_gap_sum, v_square_sum, true);
+        v_sd := conductor.gap_stddev(v_gap_count, v_gap_sum, v_square_sum, false);
+
+        -- The formulas of conductor.refresh_visit_patterns, on the same numbers.
+        insert into public.customer_visit_patterns as p (
+            customer_id, total_visits, avg_days_between_visits, visit_consistency_score, visit_regularity_score,
+            predicted_next_visit, predicted_next_visit_rounded, last_visit_deviation_days, longest_gap_days,
+            shortest_gap_days, gap_square_sum
+        )
+        values (
+            v_delta.customer_id,
+            v_total_visits,
+            v_mean,
+            case
+                when v_gap_count = 0 then null
+                when v_sample_sd is null then 0
+                when v_sample_sd = 0 then 10
+                else greatest(0, 10 - (v_sample_sd / nullif(v_mean, 0)))
+            end,
+            case
+                when v_gap_count >= 2
+                    then round(greatest(0, least(10, 10 * (1 - v_sd / v_mean))), 2)
+            end,
+            (v_last + v_mean * interval '1 day')::date,
+            v_last + round(v_mean)::integer,
+            (v_today - v_last) - v_mean::integer,
+            v_longest,
+            v_shortest,
+            v_square_sum
+        )
+        on conflict (customer_id) do update
+            set
+                total_visits = excluded.total_visits,
+                avg_days_between_visits = excluded.avg_days_between_visits,
+                visit_consistency_score = excluded.visit_consistency_score,
+                visit_regularity_score = excluded.visit_regularity_score,
+                predicted_next_visit = excluded.predicted_next_visit,
+                predicted_next_visit_rounded = excluded.predicted_next_visit_rounded,
+                last_visit_deviation_days = excluded.last_visit_deviation_days,
+                longest_gap_days = excluded.longest_gap_days,
+                shortest_gap_days = excluded.shortest_gap_days,
+                gap_square_sum = excluded.gap_square_sum;
+        -- A visit day at the end changes no purchase, only the visit count every repurchase_share
+        -- divides by (conductor.refresh_product_affinity's formula on the stored purchase days).
+        update public.customer_product_affinity as a
+        set
+            repurchase_share = case
+                when v_total_visits > a.first_visit_number
+                    then round((a.purchase_days - 1)::numeric / (v_total_visits - a.first_visit_number), 4)
+            end
+        where
+            a.customer_id = v_delta.customer_id
+            and a.repurchase_share is distinct from case
+                when v_total_visits > a.first_visit_number
+                    then round((a.purchase_days - 1)::numeric / (v_total_visits - a.first_visit_number), 4)
+            end;
+        appended := appended || v_delta.customer_id;
+    end loop;
+end
+$$;
+comment on function conductor.apply_appended_sales(jsonb) is
+'Applies new completed transactions to the totals, scores, visit patterns and repurchase shares of customers '
+'whose new sales are on or after their last visit (deltas, no history read). p_deltas: [{customer_id, sales, refunds, '
+'gross_sales, gross_refunds, days}]. Returns the customers left for the full recompute (fallback) and those '
+'that gained visit days (appended).';

@@ -19,20 +19,38 @@ as $$
 declare
     v_customers text[];
     v_staff jsonb;
+    v_deltas jsonb;
+    v_appended record;
     v_refreshed record;
 begin
     -- Each branch lists the row versions the statement removed (sign -1) and added (sign +1),
     -- then derives the touched customers and the staff deltas from them.
     if tg_op = 'INSERT' then
         with versions as (
-            select 1 as sign, n.customer_id, n.status, n.transaction_type, n.total_amount, n.staff_name, n.shop_location
+            select 1 as sign, n.customer_id, n.date, n.status, n.transaction_type, n.total_amount, n.staff_name,
+                n.shop_location
             from new_rows as n
         )
 
         select
             (
-                select array_agg(distinct v.customer_id order by v.customer_id) from versions as v
-                where v.customer_id is not null and v.status = 'completed'
+                select jsonb_agg(d) from (
+                    select
+                        v.customer_id,
+                        count(*) filter (where v.transaction_type = 'sale') as sales,
+                        count(*) filter (where v.transaction_type = 'refund') as refunds,
+                        coalesce(sum(v.total_amount) filter (where v.transaction_type = 'sale'), 0) as gross_sales,
+                        coalesce(-sum(v.total_amount) filter (where v.transaction_type = 'refund'), 0)
+                            as gross_refunds,
+                        coalesce(
+                            array_agg(distinct (v.date at time zone conductor.store_time_zone())::date)
+                                filter (where v.transaction_type = 'sale'),
+                            '{}'
+                        ) as days
+                    from versions as v
+                    where v.customer_id is not null and v.status = 'completed'
+                    group by v.customer_id
+                ) as d
             ),
             (
                 select jsonb_agg(d) from (
@@ -50,15 +68,26 @@ begin
                     group by v.staff_name, v.shop_location
                 ) as d
             )
-        into v_customers, v_staff;
+        into v_deltas, v_staff;
 
-        -- An insert only adds visit days: patterns and affinity change only where they grew. New
-        -- transactions have no lines yet, so their affinity waits for the lines' statement (a
-        -- POS sale's next one), or for the commit if none come: recomputed once, not twice.
-        select * into v_refreshed from conductor.refresh_customers(v_customers);
-        perform conductor.refresh_visit_patterns(v_refreshed.visits_changed);
-        perform conductor.defer_affinity_refresh(v_refreshed.visits_changed);
-        perform conductor.apply_staff_deltas(v_staff);
+        if v_deltas is not null then
+            -- The common case, sales dated on or after the customer's last visit, is applied as
+            -- deltas; a new visit day at the end changes every repurchase share, nothing else of
+            -- the affinity until the lines come.
+            select * into v_appended from conductor.apply_appended_sales(v_deltas);
+            -- Sales dated before the last visit: an insert only adds visit days, so patterns and
+            -- affinity change only where they grew. New transactions have no lines yet, so their
+            -- affinity waits for the lines' statement (a POS sale's next one), or for the commit
+            -- if none come: recomputed once, not twice.
+            if cardinality(v_appended.fallback) > 0 then
+                select * into v_refreshed from conductor.refresh_customers(v_appended.fallback);
+                perform conductor.refresh_visit_patterns(v_refreshed.visits_changed);
+                perform conductor.defer_affinity_refresh(v_refreshed.visits_changed);
+            end if;
+        end if;
+        if v_staff is not null then
+            perform conductor.apply_staff_deltas(v_staff);
+        end if;
         return null;
     end if;
 
@@ -167,14 +196,45 @@ language plpgsql
 as $$
 declare
     v_customers text[];
+    v_lines jsonb;
 begin
     if tg_op = 'INSERT' then
-        select array_agg(distinct t.customer_id order by t.customer_id) into v_customers
-        from public.transactions as t
-        where
-            t.transaction_id in (select n.transaction_id from new_rows as n where n.product_sku is not null)
-            and t.customer_id is not null
-            and t.status = 'completed';
+        -- The statement's lines per transaction and product; the first lines of a customer's
+        -- latest sale are added to the running totals, any other customer is recomputed.
+        select jsonb_agg(g) into v_lines
+        from (
+            select
+                n.transaction_id,
+                n.product_sku,
+                count(*) as lines,
+                coalesce(sum(n.quantity), 0) as units,
+                sum(n.unit_price) as unit_price_sum,
+                sum(n.total_price) as spent,
+                (array_agg(n.product_name order by n.line_number desc))[1] as product_name,
+                (array_agg(n.brand order by n.line_number desc))[1] as brand,
+                (array_agg(n.category order by n.line_number desc))[1] as category,
+                max(n.transaction_lines) as transaction_lines
+            from (
+                select
+                    r.*,
+                    count(*) over (partition by r.transaction_id) as transaction_lines
+                from new_rows as r
+            ) as n
+            where n.product_sku is not null
+            group by n.transaction_id, n.product_sku
+        ) as g
+        -- A bulk load is recomputed set-based below, not walked line by line.
+        where (select count(*) from new_rows) <= 1000;
+        if v_lines is not null then
+            v_customers := conductor.apply_appended_sale_lines(v_lines);
+        else
+            select array_agg(distinct t.customer_id order by t.customer_id) into v_customers
+            from public.transactions as t
+            where
+                t.transaction_id in (select n.transaction_id from new_rows as n where n.product_sku is not null)
+                and t.customer_id is not null
+                and t.status = 'completed';
+        end if;
     elsif tg_op = 'UPDATE' then
         with changed as (
             select
@@ -213,7 +273,9 @@ begin
             and t.status = 'completed';
     end if;
 
-    perform conductor.refresh_product_affinity(v_customers);  -- also takes them off the queue
+    if cardinality(v_customers) > 0 then
+        perform conductor.refresh_product_affinity(v_customers);  -- also takes them off the queue
+    end if;
     return null;
 end
 $$;

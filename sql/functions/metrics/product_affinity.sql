@@ -105,7 +105,10 @@ begin
                 as avg_unit_price_weighted,
             -- visit numbers grow with the day: the smallest is the first purchase's
             min(l.visit_number) as first_visit_number,
-            max(l.total_visits) as total_visits
+            max(l.total_visits) as total_visits,
+            (count(*) filter (where l.is_sale))::integer as sale_lines,
+            sum(l.unit_price) filter (where l.is_sale) as sale_unit_price_sum,
+            sum(l.amount) filter (where l.is_sale) as sale_spent
         from lines as l
         group by l.customer_id, l.product_sku
         having bool_or(l.is_sale)
@@ -131,7 +134,12 @@ begin
             case
                 when p.total_visits > p.first_visit_number
                     then round((p.purchase_days - 1)::numeric / (p.total_visits - p.first_visit_number), 4)
-            end as repurchase_share
+            end as repurchase_share,
+            p.purchase_days::integer as purchase_days,
+            p.first_visit_number::integer as first_visit_number,
+            p.sale_lines,
+            p.sale_unit_price_sum,
+            p.sale_spent
         from per_product as p
     ),
 
@@ -157,11 +165,13 @@ begin
             or (
                 e.product_name, e.category, e.brand, e.purchase_count, e.units_purchased, e.total_spent,
                 e.first_purchased, e.last_purchased, e.avg_price_paid, e.avg_unit_price_weighted, e.repurchase_rate,
-                e.repurchase_share
+                e.repurchase_share, e.purchase_days, e.first_visit_number, e.sale_lines, e.sale_unit_price_sum,
+                e.sale_spent
             ) is distinct from (
                 c.product_name, c.category, c.brand, c.purchase_count, c.units_purchased, c.total_spent,
                 c.first_purchased, c.last_purchased, c.avg_price_paid, c.avg_unit_price_weighted, c.repurchase_rate,
-                c.repurchase_share
+                c.repurchase_share, c.purchase_days, c.first_visit_number, c.sale_lines, c.sale_unit_price_sum,
+                c.sale_spent
             )
     ),
 
@@ -188,7 +198,12 @@ begin
             avg_price_paid = d.avg_price_paid,
             avg_unit_price_weighted = d.avg_unit_price_weighted,
             repurchase_rate = d.repurchase_rate,
-            repurchase_share = d.repurchase_share
+            repurchase_share = d.repurchase_share,
+            purchase_days = d.purchase_days,
+            first_visit_number = d.first_visit_number,
+            sale_lines = d.sale_lines,
+            sale_unit_price_sum = d.sale_unit_price_sum,
+            sale_spent = d.sale_spent
         from diff as d
         where d.customer_id is not null and d.row_ctid is not null and a.ctid = d.row_ctid
         returning 1
@@ -198,7 +213,7 @@ begin
         insert into public.customer_product_affinity (
             customer_id, product_sku, product_name, category, brand, purchase_count, units_purchased,
             total_spent, first_purchased, last_purchased, avg_price_paid, avg_unit_price_weighted, repurchase_rate,
-            repurchase_share
+            repurchase_share, purchase_days, first_visit_number, sale_lines, sale_unit_price_sum, sale_spent
         )
         select
             d.customer_id,
@@ -214,7 +229,12 @@ begin
             d.avg_price_paid,
             d.avg_unit_price_weighted,
             d.repurchase_rate,
-            d.repurchase_share
+            d.repurchase_share,
+            d.purchase_days,
+            d.first_visit_number,
+            d.sale_lines,
+            d.sale_unit_price_sum,
+            d.sale_spent
         from diff as d
         where d.customer_id is not null and d.row_ctid is null
         returning 1
@@ -231,3 +251,149 @@ comment on function conductor.refresh_product_affinity(text[]) is
 'Recomputes every customer_product_affinity row of these customers from their completed transactions '
 '(see the column comments); deletes rows of products they no longer bought and takes the customers off '
 'conductor.pending_affinity_refresh. Returns rows changed.';
+
+-- The common POS case in O(size of the statement): the first lines of a completed sale that is
+-- its customer's latest (no other completed sale of theirs at or after its time, no lines of it
+-- before this statement, the customer's affinity current: not queued). Its lines are then the
+-- newest of each product they name, so each product's row adds them to its running totals, takes
+-- its name, brand and category, and counts one more purchase (and one more purchase day when the
+-- sale's day is new for it). Everything else is returned for the full per-customer recompute.
+-- p_lines: [{transaction_id, product_sku, lines, units, unit_price_sum, spent, product_name, brand,
+-- category, transaction_lines}], one per transaction and sku; transaction_lines counts all the
+-- statement's lines of that transaction (with or without a sku).
+-- Reads: transactions, transaction_items, customers, pending_affinity_refresh. Writes: customer_product_affinity.
+create function conductor.apply_appended_sale_lines(p_lines jsonb)
+returns text[]
+volatile
+security invoker
+set search_path = pg_catalog, pg_temp
+set jit = off
+language plpgsql
+as $$
+declare
+    v_time_zone text := conductor.store_time_zone();
+    v_fallback text[] := '{}';
+    v_done text[] := '{}';
+    v_transaction record;
+    v_sale record;
+    v_customer record;
+begin
+    -- One transaction at a time, each step a lookup by key: a POS statement names one.
+    for v_transaction in
+        select
+            d.transaction_id,
+            max(d.transaction_lines) as transaction_lines
+        from jsonb_to_recordset(p_lines) as d (transaction_id text, transaction_lines integer)
+        group by d.transaction_id
+        order by d.transaction_id
+    loop
+        select
+            t.customer_id,
+            t.date,
+            t.transaction_type,
+            (t.date at time zone v_time_zone)::date as sold_on
+        into v_sale
+        from public.transactions as t
+        where t.transaction_id = v_transaction.transaction_id and t.customer_id is not null and t.status = 'completed';
+        if not found or v_sale.customer_id = any(v_fallback) then
+            continue;  -- no customer's affinity counts it, or the customer is recomputed anyway
+        end if;
+        if v_sale.transaction_type <> 'sale' or v_sale.customer_id = any(v_done) then
+            v_fallback := v_fallback || v_sale.customer_id;
+            continue;
+        end if;
+        -- locked as conductor.lock_customers locks, before anything of theirs is read
+        select
+            c.total_visits,
+            c.last_visited
+        into v_customer
+        from public.customers as c
+        where c.member_id = v_sale.customer_id
+        for no key update;
+        if
+            v_customer.last_visited is distinct from v_sale.sold_on
+            or (select count(*) from public.transaction_items as i where i.transaction_id = v_transaction.transaction_id)
+            <> v_transaction.transaction_lines
+            or exists (
+                select from public.transactions as o
+                where
+                    o.customer_id = v_sale.customer_id
+                    and o.status = 'completed'
+                    and o.transaction_type = 'sale'
+                    and o.date >= v_sale.date
+                    and o.transaction_id <> v_transaction.transaction_id
+            )
+            or exists (select from conductor.pending_affinity_refresh as q where q.customer_id = v_sale.customer_id)
+        then
+            v_fallback := v_fallback || v_sale.customer_id;
+            continue;
+        end if;
+        v_done := v_done || v_sale.customer_id;
+
+        insert into public.customer_product_affinity as a (
+            customer_id, product_sku, product_name, category, brand, purchase_count, units_purchased,
+            total_spent, first_purchased, last_purchased, avg_price_paid, avg_unit_price_weighted, repurchase_rate,
+            repurchase_share, purchase_days, first_visit_number, sale_lines, sale_unit_price_sum, sale_spent
+        )
+        select
+            v_sale.customer_id,
+            l.product_sku,
+            l.product_name,
+            l.category,
+            l.brand,
+            1,
+            l.units,
+            l.spent,
+            v_sale.sold_on,
+            v_sale.sold_on,
+            l.unit_price_sum / l.lines::numeric,
+            round(l.spent / nullif(l.units, 0), 2),
+            0.0,
+            null::numeric,
+            1,
+            -- a product first bought on this (the latest) visit: its visit number is the count
+            v_customer.total_visits,
+            l.lines,
+            l.unit_price_sum,
+            l.spent
+        from jsonb_to_recordset(p_lines) as l (
+            transaction_id text, product_sku text, lines integer, units integer, unit_price_sum numeric,
+            spent numeric, product_name text, brand text, category text
+        )
+        where l.transaction_id = v_transaction.transaction_id
+        on conflict (customer_id, product_sku) do update
+            set
+                product_name = excluded.product_name,
+                category = excluded.category,
+                brand = excluded.brand,
+                purchase_count = a.purchase_count + 1,
+                units_purchased = a.units_purchased + excluded.units_purchased,
+                total_spent = a.total_spent + excluded.total_spent,
+                last_purchased = excluded.last_purchased,
+                avg_price_paid
+                = (a.sale_unit_price_sum + excluded.sale_unit_price_sum) / (a.sale_lines + excluded.sale_lines)::numeric,
+                avg_unit_price_weighted = round(
+                    (a.sale_spent + excluded.sale_spent) / nullif(a.units_purchased + excluded.units_purchased, 0), 2
+                ),
+                repurchase_rate = 1.0,
+                -- excluded.first_visit_number is the customer's visit count
+                repurchase_share = case
+                    when excluded.first_visit_number > a.first_visit_number
+                        then round(
+                            (a.purchase_days + (excluded.last_purchased > a.last_purchased)::integer - 1)::numeric
+                            / (excluded.first_visit_number - a.first_visit_number),
+                            4
+                        )
+                end,
+                purchase_days = a.purchase_days + (excluded.last_purchased > a.last_purchased)::integer,
+                sale_lines = a.sale_lines + excluded.sale_lines,
+                sale_unit_price_sum = a.sale_unit_price_sum + excluded.sale_unit_price_sum,
+                sale_spent = a.sale_spent + excluded.sale_spent;
+    end loop;
+    return v_fallback;
+end
+$$;
+comment on function conductor.apply_appended_sale_lines(jsonb) is
+'Adds the first lines of a customer''s latest completed sale to their product affinity rows (running totals, '
+'no history read). p_lines: [{transaction_id, product_sku, lines, units, unit_price_sum, spent, product_name, '
+'brand, category, transaction_lines}]. Returns the customers left for the full recompute.';

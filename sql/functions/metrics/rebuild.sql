@@ -50,7 +50,9 @@ comment on function conductor.rebuild_all() is
 -- another revision (or none: an install before this record existed) is recomputed for every
 -- customer. Revision 2: seed 000's exact formulas in the seed's columns (avg_days_between_visits,
 -- visit_consistency_score, predicted_next_visit, last_visit_deviation_days; avg_price_paid,
--- repurchase_rate) and the package's own measures in new columns.
+-- repurchase_rate) and the package's own measures in new columns. Revision 3: the maintenance
+-- state columns (gap_square_sum; purchase_days, first_visit_number, sale_lines,
+-- sale_unit_price_sum, sale_spent) that let an appended sale be applied as deltas.
 -- Reads: conductor.derived_revisions, customers. Writes: the recomputed tables, derived_revisions.
 create function conductor.converge_derived_formulas()
 returns jsonb
@@ -60,7 +62,7 @@ set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
-    v_revisions constant jsonb := '{"customer_visit_patterns": 2, "customer_product_affinity": 2}';
+    v_revisions constant jsonb := '{"customer_visit_patterns": 3, "customer_product_affinity": 3}';
     v_stale text[];
     v_member_ids text[];
     v_result jsonb := '{}';

@@ -21,9 +21,44 @@ language plpgsql
 as $$
 declare
     v_rows integer;
+    v_delta record;
+    v_missing jsonb := '[]';
+    v_updated integer := 0;
 begin
     if p_deltas is null or jsonb_array_length(p_deltas) = 0 then
         return 0;
+    end if;
+
+    -- A POS sale's one or few pairs: each row updated by key; only pairs without a row go on.
+    if jsonb_array_length(p_deltas) <= 20 then
+        for v_delta in
+            select d.*
+            from jsonb_to_recordset(p_deltas) as d (
+                staff_name text, shop_location text, sales integer, refunds integer,
+                gross_sales numeric, gross_refunds numeric
+            )
+        loop
+            update public.staff as s
+            set
+                total_transactions = s.total_transactions + v_delta.sales,
+                total_refunds = s.total_refunds + v_delta.refunds,
+                gross_sales = s.gross_sales + v_delta.gross_sales,
+                gross_refunds = s.gross_refunds + v_delta.gross_refunds,
+                total_sales = (s.gross_sales + v_delta.gross_sales) - (s.gross_refunds + v_delta.gross_refunds),
+                avg_transaction_value = round(
+                    (s.gross_sales + v_delta.gross_sales) / nullif(s.total_transactions + v_delta.sales, 0), 2
+                )
+            where s.staff_name = v_delta.staff_name and s.shop_location is not distinct from v_delta.shop_location;
+            if found then
+                v_updated := v_updated + 1;
+            else
+                v_missing := v_missing || jsonb_build_array(to_jsonb(v_delta));
+            end if;
+        end loop;
+        if jsonb_array_length(v_missing) = 0 then
+            return v_updated;
+        end if;
+        p_deltas := v_missing;
     end if;
 
     -- A pair without a row starts from what it had before this statement (its totals now, minus
@@ -94,7 +129,7 @@ begin
     from deltas as d
     where s.staff_name = d.staff_name and s.shop_location is not distinct from d.shop_location;
     get diagnostics v_rows = row_count;
-    return v_rows;
+    return v_updated + v_rows;
 end
 $$;
 comment on function conductor.apply_staff_deltas(jsonb) is

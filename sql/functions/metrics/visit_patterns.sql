@@ -58,7 +58,8 @@ begin
             stddev_samp(g.gap) as sample_sd_gap,
             stddev_pop(g.gap) as sd_gap,
             max(g.gap) as longest_gap_days,
-            min(g.gap) as shortest_gap_days
+            min(g.gap) as shortest_gap_days,
+            coalesce(sum(g.gap * g.gap), 0)::bigint as gap_square_sum
         from gaps as g
         group by g.customer_id
     ),
@@ -85,7 +86,8 @@ begin
             -- days since the last visit - AVG(gap)::int (numeric to int rounds halves away from zero)
             (v_today - s.last_visit_day) - s.mean_gap::integer as last_visit_deviation_days,
             s.longest_gap_days,
-            s.shortest_gap_days
+            s.shortest_gap_days,
+            s.gap_square_sum
         from stats as s
     ),
 
@@ -111,11 +113,11 @@ begin
             or (
                 e.total_visits, e.avg_days_between_visits, e.visit_consistency_score, e.visit_regularity_score,
                 e.predicted_next_visit, e.predicted_next_visit_rounded, e.last_visit_deviation_days,
-                e.longest_gap_days, e.shortest_gap_days
+                e.longest_gap_days, e.shortest_gap_days, e.gap_square_sum
             ) is distinct from (
                 c.total_visits, c.avg_days_between_visits, c.visit_consistency_score, c.visit_regularity_score,
                 c.predicted_next_visit, c.predicted_next_visit_rounded, c.last_visit_deviation_days,
-                c.longest_gap_days, c.shortest_gap_days
+                c.longest_gap_days, c.shortest_gap_days, c.gap_square_sum
             )
     ),
 
@@ -138,7 +140,8 @@ begin
             predicted_next_visit_rounded = d.predicted_next_visit_rounded,
             last_visit_deviation_days = d.last_visit_deviation_days,
             longest_gap_days = d.longest_gap_days,
-            shortest_gap_days = d.shortest_gap_days
+            shortest_gap_days = d.shortest_gap_days,
+            gap_square_sum = d.gap_square_sum
         from diff as d
         where
             d.customer_id is not null
@@ -153,7 +156,7 @@ begin
         insert into public.customer_visit_patterns (
             customer_id, total_visits, avg_days_between_visits, visit_consistency_score, visit_regularity_score,
             predicted_next_visit, predicted_next_visit_rounded, last_visit_deviation_days, longest_gap_days,
-            shortest_gap_days
+            shortest_gap_days, gap_square_sum
         )
         select
             d.customer_id,
@@ -165,7 +168,8 @@ begin
             d.predicted_next_visit_rounded,
             d.last_visit_deviation_days,
             d.longest_gap_days,
-            d.shortest_gap_days
+            d.shortest_gap_days,
+            d.gap_square_sum
         from diff as d
         where d.customer_id is not null and d.row_ctid is null
         on conflict (customer_id) do nothing
@@ -205,3 +209,48 @@ comment on function conductor.refresh_visit_deviation() is
 'Sets last_visit_deviation_days = today - predicted_next_visit_rounded (seed 000: days since the last visit '
 '- AVG(gap)::int) where it changed (the day turned). '
 'Returns rows changed.';
+
+-- The standard deviation of a set of whole-day gaps from its count, sum and sum of squares,
+-- equal digit for digit to what STDDEV_SAMP / STDDEV_POP over the numeric gaps return: the
+-- variance N * sum(x^2) - sum(x)^2 over N(N - 1) or N^2, divided at the scale PostgreSQL's
+-- division picks, and its square root correctly rounded to that same scale (the aggregates round
+-- the root there; sqrt() alone would pick a finer scale). Lets an appended visit update the
+-- seed's consistency score from three stored numbers.
+create function conductor.gap_stddev(p_count bigint, p_sum numeric, p_square_sum numeric, p_sample boolean)
+returns numeric
+immutable
+security invoker
+set search_path = pg_catalog, pg_temp
+language plpgsql
+as $$
+declare
+    v_numerator numeric;
+    v_variance numeric;
+    v_scale integer;
+    v_root numeric;
+    v_half numeric;
+begin
+    if p_count is null or p_count = 0 or (p_sample and p_count = 1) then
+        return null;
+    end if;
+    v_numerator := p_count * p_square_sum - p_sum * p_sum;
+    if v_numerator <= 0 then
+        return 0;
+    end if;
+    v_variance := v_numerator / (case when p_sample then p_count * (p_count - 1) else p_count * p_count end)::numeric;
+    v_scale := pg_catalog.scale(v_variance);
+    -- The root 30 digits finer, rounded to the scale, then corrected against the exact square so
+    -- that a double rounding can never move the last digit.
+    v_root := pg_catalog.round(pg_catalog.sqrt(pg_catalog.round(v_variance, v_scale + 30)), v_scale);
+    v_half := ('5e-' || (v_scale + 1))::numeric;
+    if (v_root + v_half) * (v_root + v_half) <= v_variance then
+        v_root := v_root + ('1e-' || v_scale)::numeric;
+    elsif (v_root - v_half) * (v_root - v_half) > v_variance then
+        v_root := v_root - ('1e-' || v_scale)::numeric;
+    end if;
+    return v_root;
+end
+$$;
+comment on function conductor.gap_stddev(bigint, numeric, numeric, boolean) is
+'Standard deviation (sample when p_sample, else population) of p_count whole numbers with sum p_sum and '
+'sum of squares p_square_sum, equal digit for digit to STDDEV_SAMP / STDDEV_POP over them as numeric.';
