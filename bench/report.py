@@ -67,7 +67,7 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
 
     ing = s.get("ingest", {})
     measure = "Bulk ingest: transactions + line items, one transaction, all derived data maintained"
-    target = "≤ 1.5× plain COPY"
+    target = "≤ 1.3× plain COPY"
     if "error" in ing or not ing:
         rows.append(_missing("1", measure, label, target, ing.get("error", "did not run")))
     else:
@@ -98,7 +98,7 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
         else:
             ratio = stats.ratio(c, p)
             conductor = f"{fmt_s(c)} = {fmt_x(ratio)} plain COPY ({fmt_s(p)})"
-            met = ratio <= 1.5 and not hollow
+            met = ratio <= 1.3 and not hollow
         if b is None:
             over = fmt_x(stats.ratio(limit, bp))
             baseline = f"per-row triggers stopped after {fmt_s(limit)}: > {over} their plain COPY"
@@ -121,7 +121,7 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
 
     pos = s.get("pos", {})
     measure = "POS sale (transaction + 3 items, own transaction), everything maintained"
-    target = "p50 < 1 ms"
+    target = "p50 < 0.8 ms and below the seeds', p99 < 2 ms"
     if "error" in pos or not pos:
         rows.append(_missing("2", measure, label, target, pos.get("error", "did not run")))
     else:
@@ -140,7 +140,7 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
                 f"(no maintenance: p50 {fmt_ms(p['p50_ms'])})",
                 f"p50 {fmt_ms(b['p50_ms'])}, p99 {fmt_ms(b['p99_ms'])}",
                 target,
-                c["p50_ms"] < 1.0,
+                c["p50_ms"] < 0.8 and c["p50_ms"] < b["p50_ms"] and c["p99_ms"] < 2.0,
                 c["p50_ms"],
             )
         )
@@ -149,7 +149,7 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
     measure = "get_customer_insights(phone), prepared, local socket"
     if "error" in ins or not ins:
         rows.append(
-            _missing("3", measure, label, "p50 < 0.3 ms, p99 < 1.5 ms", ins.get("error", "did not run"))
+            _missing("3", measure, label, "p50 < 0.3 ms, p99 < 1 ms", ins.get("error", "did not run"))
         )
     else:
         c, b = ins["conductor"], ins["baseline"]
@@ -169,8 +169,8 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
                 label,
                 fmt_ms(c["p50_ms"]),
                 f"customer_sms_context view {fmt_ms(b['p50_ms'])}",
-                "< 0.3 ms" + seed_target,
-                c["p50_ms"] < 0.3,
+                "< 0.3 ms and below the seeds' view" + seed_target,
+                c["p50_ms"] < 0.3 and c["p50_ms"] < b["p50_ms"],
                 c["p50_ms"],
             )
         )
@@ -181,8 +181,8 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
                 label,
                 fmt_ms(c["p99_ms"]),
                 f"customer_sms_context view {fmt_ms(b['p99_ms'])} (max {fmt_ms(b['max_ms'])})",
-                "< 1.5 ms" + seed_target,
-                c["p99_ms"] < 1.5,
+                "< 1 ms" + seed_target,
+                c["p99_ms"] < 1.0,
                 c["p99_ms"],
             )
         )
@@ -227,7 +227,7 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
     else:
         baseline = NA
     if c is not None and b is not None:
-        met = c < b
+        met = c <= 0.7 * b
     elif c is None and raw.get("conductor") and b is not None:
         met = False
     elif c is not None and raw.get("baseline") and b is None:
@@ -241,7 +241,7 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
             label,
             conductor,
             baseline,
-            "faster than the seeds' design",
+            "≤ 0.7× the seeds' recompute",
             met,
             c,
         )
@@ -258,6 +258,9 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
             return limit_text if name in stopped else fmt_s(sec.get(name))
 
         c = sec.get("nightly")
+        # < 0.5 s at the seeds' volumes, < 3 s at 10x and above
+        nightly_limit = 0.5 if s["scale"] < 10 else 3.0
+        nightly_target = f"< {nightly_limit:g} s"
         if c is not None:
             nightly_text = f"{ref['nightly_function']}() {fmt_s(c)}"
         elif "nightly" in stopped:
@@ -271,8 +274,8 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
                 label,
                 nightly_text,
                 f"daily recompute {value('baseline_nightly')}",
-                "< 1 s" + seed_target,
-                False if "nightly" in stopped else (None if c is None else c < 1.0),
+                nightly_target,
+                False if "nightly" in stopped else (None if c is None else c < nightly_limit),
                 c,
             )
         )
