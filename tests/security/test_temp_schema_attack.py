@@ -133,6 +133,10 @@ WORKLOAD = [
     "update public.scheduled_messages set status = 'cancelled' where customer_id = 'ATK-M1'",
     "insert into public.messages (phone_number, content, direction, status) values"
     " ('+16195550142', 'STOP', 'inbound', 'unread')",
+    "insert into public.messages (phone_number, content, direction, status) values"
+    " ('+16195550145', 'please leave me alone', 'inbound', 'unread')",
+    "select public.resolve_opt_out_review(phone_number => '+16195550145', is_revocation => false,"
+    " reviewed_by => 'owner')",
     "delete from public.customers where member_id = 'ATK-M2'",
 ]
 
