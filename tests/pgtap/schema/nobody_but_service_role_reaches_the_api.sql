@@ -31,15 +31,24 @@ select ok(not has_schema_privilege('service_role', 'conductor', 'USAGE'), 'servi
 select is_empty(
     $$select object_identity from conductor.package_objects
       where object_kind = 'table' and object_identity like 'public.%'
-        and object_identity not in ('public.customer_visit_patterns', 'public.customer_product_affinity')
-        and not has_table_privilege('service_role', object_identity, 'SELECT, INSERT, UPDATE, DELETE')$$,
+        and object_identity not in (
+            'public.customer_visit_patterns', 'public.customer_product_affinity', 'public.customer_lifetime_value'
+        )
+        and case
+            when object_kind = 'table'
+                then not has_table_privilege('service_role', object_identity, 'SELECT, INSERT, UPDATE, DELETE')
+            else false
+        end$$,
     'service_role can read and write every public table it feeds'
 );
 
 select is_empty(
     $$select c.oid::regclass::text
       from pg_catalog.pg_class as c
-      where c.oid in ('public.customer_visit_patterns'::regclass, 'public.customer_product_affinity'::regclass)
+      where c.oid in (
+          'public.customer_visit_patterns'::regclass, 'public.customer_product_affinity'::regclass,
+          'public.customer_lifetime_value'::regclass
+      )
         and (not has_table_privilege('service_role', c.oid, 'SELECT')
              or has_table_privilege('service_role', c.oid, 'INSERT, UPDATE, DELETE'))$$,
     'service_role reads the derived tables and cannot write them'
