@@ -2,6 +2,6 @@
 
 `python -m bench` starts a throwaway PostgreSQL cluster, installs the package into one database,
 builds the seeds' design (bench/baseline.sql) in schema `seed_baseline` of the same database,
-loads both with the same generated data, and prints each figure of issue 5 next to its target
+loads both with the same generated data, and prints each benchmark figure next to its target
 and its baseline. Results go to bench/results/<UTC date>-<scale>x.{md,json}.
 """

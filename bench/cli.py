@@ -1,4 +1,4 @@
-"""`python -m bench` (what `make bench` runs): every figure of issue 5, Conductor next to the
+"""`python -m bench` (what `make bench` runs): every benchmark figure, Conductor next to the
 seeds' own design, at the seeds' scale and at 10x, in one run on a throwaway cluster."""
 
 from __future__ import annotations

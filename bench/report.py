@@ -1,4 +1,4 @@
-"""The results table: every figure next to its target (issue 5) and its baseline, as Markdown
+"""The results table: every figure next to its target and its baseline, as Markdown
 on stdout and in bench/results/<UTC start>-<scales>.md (for example 2026-11-23-1441-1x-10x.md),
 with the raw numbers in a .json beside it."""
 

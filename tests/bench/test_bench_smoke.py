@@ -1,5 +1,5 @@
 """`python -m bench --quick` runs end to end on a tiny scale and produces every figure of
-issue 5, each with a number and its baseline. Only that the numbers exist is checked: speed is
+the benchmark, each with a number and its baseline. Only that the numbers exist is checked: speed is
 never asserted in tests (`make bench` reports it)."""
 
 from __future__ import annotations
