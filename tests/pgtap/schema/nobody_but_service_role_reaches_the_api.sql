@@ -67,7 +67,11 @@ select is_empty(
 select is_empty(
     $$select object_identity from conductor.package_objects
       where object_kind = 'function'
-        and not has_function_privilege('service_role', object_identity, 'EXECUTE')$$,
+        and case
+            when object_kind = 'function'
+                then not has_function_privilege('service_role', object_identity, 'EXECUTE')
+            else false
+        end$$,
     'service_role can execute every public function of the package'
 );
 
