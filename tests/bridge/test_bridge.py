@@ -460,7 +460,9 @@ def test_an_unknown_outcome_is_never_resent(db, sim, start_bridge):
 
 def test_a_claim_left_by_a_crash_becomes_unknown_at_the_next_start(db, sim, start_bridge):
     message_id = queue(db, ALICE, "claimed, then the bridge died")
-    db.scalar("select message_id from conductor.bridge_claim_outbound(%s)", (BRIDGE_ID,))
+    with db.connect() as previous_run:
+        previous_run.execute("select conductor.bridge_hello(%s, 'pc', 'port', 'v')", (BRIDGE_ID,))
+        previous_run.execute("select message_id from conductor.bridge_claim_outbound(%s)", (BRIDGE_ID,))
     assert status_of(db, message_id) == "sending"
     bridge = start_bridge(db.url)
     wait_for(lambda: ready(bridge), what="the bridge to be ready")

@@ -24,7 +24,15 @@ def _queue(db, count: int, phone_prefix: str = "+1619555") -> list[int]:
         ]
 
 
+def _say_hello(db, *bridge_ids: str) -> None:
+    """Register bridge identities as a starting bridge does (its session ends at once)."""
+    with db.connect() as conn:
+        for bridge_id in bridge_ids:
+            conn.execute("select conductor.bridge_hello(%s, 'pc', '/dev/ttyUSB0', 'test')", (bridge_id,))
+
+
 def test_two_claimers_never_get_the_same_message(db):
+    _say_hello(db, "bridge-a", "bridge-b", "bridge-c", "bridge-d")
     queued = set(_queue(db, 120))
 
     def drain(bridge_id: str) -> list[int]:
@@ -48,6 +56,7 @@ def test_two_claimers_never_get_the_same_message(db):
 
 
 def test_a_claim_skips_a_row_another_claim_holds(db):
+    _say_hello(db, "bridge-a", "bridge-b")
     first, second = _queue(db, 2)
     holder = db.connect(autocommit=False)
     other = db.connect(autocommit=False)
@@ -96,6 +105,7 @@ def test_notify_is_delivered_at_commit_not_before(db):
 
 
 def test_a_bridge_that_dies_after_its_claim_leaves_outcome_unknown(db):
+    _say_hello(db, "bridge-a", "bridge-b")
     (message_id,) = _queue(db, 1)
     bridge = db.connect()
     pid = bridge.info.backend_pid
@@ -124,6 +134,7 @@ def test_a_bridge_that_dies_after_its_claim_leaves_outcome_unknown(db):
 
 
 def test_a_restarting_bridge_closes_its_own_open_sends_at_once(db):
+    _say_hello(db, "bridge-a")
     (message_id,) = _queue(db, 1)
     db.execute("select conductor.bridge_claim_outbound('bridge-a')")
     hello = db.scalar("select conductor.bridge_hello('bridge-a', 'pc', '/dev/ttyUSB0', 'test')")
@@ -133,6 +144,7 @@ def test_a_restarting_bridge_closes_its_own_open_sends_at_once(db):
 
 
 def test_an_opt_out_and_a_queue_insert_cannot_pass_each_other(db):
+    _say_hello(db, "bridge-a")
     stopper = db.connect(autocommit=False)
     try:
         stored = stopper.execute(
@@ -179,6 +191,7 @@ def test_an_opt_out_and_a_queue_insert_cannot_pass_each_other(db):
 
 
 def test_the_same_sms_stored_by_two_connections_at_once_is_one_row(db):
+    _say_hello(db, "bridge-a")
     barrier = threading.Barrier(2)
 
     def store(_: int) -> bool:

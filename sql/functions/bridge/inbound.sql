@@ -32,7 +32,7 @@ declare
     v_id bigint;
     v_customer_id text;
 begin
-    perform conductor.require_bridge_id(p_bridge_id);
+    perform conductor.require_registered_bridge(p_bridge_id);
     if p_sender is null or btrim(p_sender) = '' then
         raise exception 'p_sender: the sender of an inbound SMS is required' using errcode = '22023';
     end if;
@@ -112,7 +112,7 @@ set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
-    perform conductor.require_bridge_id(p_bridge_id);
+    perform conductor.require_registered_bridge(p_bridge_id);
     return query
     select p.part_hash from conductor.inbound_parts as p
     where p.part_hash = any(p_part_hashes);

@@ -24,7 +24,7 @@ declare
     v_send_at timestamptz;
     v_lease integer := (conductor.setting('send_lease_seconds') #>> '{}')::integer;
 begin
-    perform conductor.require_bridge_id(p_bridge_id);
+    perform conductor.require_registered_bridge(p_bridge_id);
     -- Compliance replies first, then conversation replies, then marketing; oldest due first.
     foreach v_kind in array array['system', 'reply', 'marketing'] loop
         loop
@@ -112,7 +112,7 @@ as $$
 declare
     v_message public.messages;
 begin
-    perform conductor.require_bridge_id(p_bridge_id);
+    perform conductor.require_registered_bridge(p_bridge_id);
     select m.* into v_message from public.messages as m where m.id = p_message_id for update;
     if not found or v_message.direction <> 'outbound' then
         raise exception 'p_message_id: no outbound message %', coalesce(p_message_id::text, 'null')

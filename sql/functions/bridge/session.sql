@@ -1,7 +1,8 @@
 -- The modem bridge's session with the database: bridge_hello at start (registers the bridge,
 -- closes what its previous run left open, returns the operating parameters) and
 -- bridge_heartbeat (health and counters). Part of the bridge <-> SQL contract: the bridge calls
--- only conductor.bridge_* functions, as a role granted conductor_bridge.
+-- only conductor.bridge_* functions, as a role granted conductor_bridge, and every one of them
+-- but bridge_hello refuses an identity that never said hello.
 -- Reads: conductor.installed_versions, conductor.settings. Writes: conductor.bridge_health,
 -- public.messages.
 
@@ -26,6 +27,27 @@ end
 $$;
 comment on function conductor.require_bridge_id(text) is
 'Raises 22023 naming p_bridge_id when it is empty, longer than 200 characters or holds control characters.';
+
+create function conductor.require_registered_bridge(p_bridge_id text)
+returns text
+stable
+security invoker
+set search_path = pg_catalog, pg_temp
+language plpgsql
+as $$
+begin
+    perform conductor.require_bridge_id(p_bridge_id);
+    if not exists (select from conductor.bridge_health as h where h.bridge_id = p_bridge_id) then
+        raise exception 'p_bridge_id: bridge % has not said hello', conductor.error_excerpt(p_bridge_id)
+            using errcode = '55000',
+                  hint = 'Call conductor.bridge_hello with this identity before any other bridge function.';
+    end if;
+    return p_bridge_id;
+end
+$$;
+comment on function conductor.require_registered_bridge(text) is
+'Like conductor.require_bridge_id, and raises 55000 naming p_bridge_id unless that identity has '
+'registered through conductor.bridge_hello.';
 
 create function conductor.bridge_hello(p_bridge_id text, p_hostname text, p_port text, p_bridge_version text)
 returns jsonb
@@ -120,7 +142,7 @@ set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 begin
-    perform conductor.require_bridge_id(p_bridge_id);
+    perform conductor.require_registered_bridge(p_bridge_id);
     if coalesce(p_received_delta, 0) < 0 then
         raise exception 'p_received_delta: must not be negative, got %', p_received_delta using errcode = '22023';
     end if;

@@ -2,7 +2,7 @@
 -- bridge <-> SQL contract (SECURITY DEFINER, search_path '') and nothing else. bridge_hello
 -- returns the operating parameters; bridge_heartbeat keeps conductor.bridge_health.
 begin;
-select plan(20);
+select plan(24);
 
 create temporary view contract (signature) as
 values
@@ -116,9 +116,28 @@ select throws_ok(
     $$select conductor.bridge_heartbeat('pc-1:/dev/ttyUSB0', 'ready', null, 20::smallint, null, -1, 0)$$,
     '22023', null, 'a negative delta is refused'
 );
-select lives_ok(
+select throws_ok(
     $$select conductor.bridge_heartbeat('new-bridge', 'ready', null, 20::smallint, null, 0, 0)$$,
-    'a heartbeat before any hello registers the bridge'
+    '55000', 'p_bridge_id: bridge "new-bridge" has not said hello',
+    'a heartbeat under an identity that never said hello is refused'
+);
+select throws_ok(
+    $$select * from conductor.bridge_claim_outbound('new-bridge')$$,
+    '55000', 'p_bridge_id: bridge "new-bridge" has not said hello',
+    'a claim under an identity that never said hello is refused'
+);
+select throws_ok(
+    $$select * from conductor.bridge_store_inbound('new-bridge', '+16195550100', 'hi', now(), 1, 1::smallint)$$,
+    '55000', 'p_bridge_id: bridge "new-bridge" has not said hello',
+    'storing an inbound SMS under an identity that never said hello is refused'
+);
+select throws_ok(
+    $$select * from conductor.bridge_claim_outbound(repeat('x', 100000))$$,
+    '22023', null, 'a 100,000-character bridge identity is refused before any lookup'
+);
+select is(
+    (select count(*) from conductor.bridge_health where bridge_id = 'new-bridge'), 0::bigint,
+    'the refused calls registered nothing'
 );
 
 select * from finish();

@@ -5,6 +5,13 @@
 begin;
 select plan(26);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 create function pg_temp.zone_at(p_hour integer) returns text
 language sql as $$
     select z.zone

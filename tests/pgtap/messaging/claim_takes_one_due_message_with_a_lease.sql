@@ -5,6 +5,14 @@
 begin;
 select plan(17);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+    perform conductor.bridge_hello('bridge-b', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 -- The store's clock reads noon, inside the marketing window, whenever this runs.
 update conductor.settings
 set

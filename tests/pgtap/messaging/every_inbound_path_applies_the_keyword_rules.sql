@@ -6,6 +6,13 @@
 begin;
 select plan(11);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 set local role service_role;
 insert into public.messages (phone_number, content, direction, status)
 values ('(619) 555-2301', 'STOP', 'inbound', 'unread');

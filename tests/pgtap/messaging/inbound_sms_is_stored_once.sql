@@ -5,6 +5,13 @@
 begin;
 select plan(22);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 insert into public.customers (member_id, name, phone) values ('M-IN-1', 'Ana', '+16195550601');
 
 select results_eq(

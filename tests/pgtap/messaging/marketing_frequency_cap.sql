@@ -4,6 +4,13 @@
 begin;
 select plan(9);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 update conductor.settings set value = '2'
 where key = 'marketing_cap_messages';
 update conductor.settings set value = '7'

@@ -5,6 +5,13 @@
 begin;
 select plan(12);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 insert into public.customers (member_id, phone) values ('M-NL-1', '+16195552101');
 select public.queue_sms('+16195552101', 'weekend deal', 'marketing') as promo \gset
 

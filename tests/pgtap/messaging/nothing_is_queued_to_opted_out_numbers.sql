@@ -4,6 +4,13 @@
 begin;
 select plan(8);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 insert into conductor.opt_outs (phone_number, keyword) values ('+16195550901', 'STOP');
 
 select throws_ok(

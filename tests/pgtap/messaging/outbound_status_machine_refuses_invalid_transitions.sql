@@ -6,6 +6,13 @@
 begin;
 select plan(28);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 insert into public.messages (id, phone_number, content, direction, status, modem_timestamp)
 values (9001, '+16195550101', 'hi there', 'inbound', 'unread', '2026-01-02 10:00:00+00');
 

@@ -4,6 +4,13 @@
 begin;
 select plan(12);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 select results_eq(
     $$select code, is_permanent from conductor.send_error_codes
       where code in ('CMS:304', 'CMS:330', 'CMS:331', 'CMS:332', 'CMS:500', 'encode_error', 'no_prompt', 'port_lost')

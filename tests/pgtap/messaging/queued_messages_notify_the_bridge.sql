@@ -5,6 +5,13 @@
 begin;
 select plan(11);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 create temporary table notified (message_id bigint) on commit drop;
 create or replace function conductor.notify_outbound(p_message_ids bigint[])
 returns void

@@ -7,6 +7,13 @@
 begin;
 select plan(9);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 create function pg_temp.zone_at(p_hour integer) returns text
 language sql as $$
     select z.zone

@@ -5,6 +5,13 @@
 begin;
 select plan(19);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 select is(
     (
         select is_new from conductor.bridge_store_inbound(

@@ -5,6 +5,13 @@
 begin;
 select plan(20);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 create temporary table stops (phone_number text, content text) on commit drop;
 insert into stops values
 ('+16195550701', 'STOP'),

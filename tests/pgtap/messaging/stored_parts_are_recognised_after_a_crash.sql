@@ -5,6 +5,13 @@
 begin;
 select plan(7);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 select results_eq(
     $$select is_new from conductor.bridge_store_inbound(
         'bridge-a', '+16195550701', 'a long text in three parts', '2026-03-01 18:00:05+00', 4, 3::smallint,

@@ -4,6 +4,13 @@
 begin;
 select plan(19);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 update conductor.settings set value = '3'
 where key = 'send_max_retries';
 update conductor.settings set value = '[60, 300, 900]'

@@ -5,6 +5,15 @@
 begin;
 select plan(16);
 
+-- Each bridge identity below says hello first, as the bridge does.
+do $$
+begin
+    perform conductor.bridge_hello('bridge-a', 'test-pc', '/dev/ttyUSB0', 'test');
+    perform conductor.bridge_hello('bridge-b', 'test-pc', '/dev/ttyUSB0', 'test');
+    perform conductor.bridge_hello('bridge-c', 'test-pc', '/dev/ttyUSB0', 'test');
+end
+$$;
+
 select public.queue_sms('+16195550501', 'crash during send') as stale \gset
 select public.queue_sms('+16195550502', 'still in time') as fresh \gset
 select public.queue_sms('+16195550503', 'bridge b restarts') as other \gset
