@@ -136,7 +136,11 @@ select throws_ok(
     '22023', null, 'a 100,000-character bridge identity is refused before any lookup'
 );
 select is(
-    (select count(*) from conductor.bridge_health where bridge_id = 'new-bridge'), 0::bigint,
+    (
+        select count(*) from conductor.bridge_health
+        where bridge_id = 'new-bridge'
+    ),
+    0::bigint,
     'the refused calls registered nothing'
 );
 
