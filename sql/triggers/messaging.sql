@@ -43,5 +43,5 @@ create trigger _600_link_messages after insert on public.customers
 referencing new table as new_rows
 for each statement execute function conductor.tg_customers__link_messages();
 create trigger _600_link_messages_on_update after update on public.customers
-referencing old table as old_rows new table as new_rows
-for each statement execute function conductor.tg_customers__link_messages();
+for each row when (new.phone is not null and old.phone is distinct from new.phone)
+execute function conductor.tg_customers__link_messages();

@@ -4,9 +4,9 @@
 -- lead_probability_customer setting and is promoted from new to warm; an unlinked one gets
 -- lead_probability_prospect. Both directions end in the same row trigger on public.leads:
 -- - a lead inserted or updated links itself (conductor.tg_leads__link_customer);
--- - customers inserted or updated (a new phone, a changed phone, a new last visit) relink the
---   waiting leads of the phones they touch in one set-based statement per customer statement
---   (conductor.tg_customers__link_leads over transition tables; a 10k-row import is one update);
+-- - customers inserted (per statement over the new rows: a 10k-row import is one update) or
+--   updated (per row, only when the phone or the last visit changed) relink the waiting leads of
+--   the phones they touch (conductor.tg_customers__link_leads);
 -- - a deleted customer unlinks through the foreign key (on delete set null), which is an update
 --   of the lead, so it relinks to another customer on the same phone if there is one.
 -- The trigger functions are security definer: n8n writes leads and customers as service_role,
@@ -138,41 +138,22 @@ as $$
 declare
     v_phones text[];
 begin
-    -- Nothing waits for a customer when there are no leads (the usual bulk import).
-    if not exists (select from public.leads) then
-        return null;
-    end if;
-    if tg_op = 'INSERT' then
+    if tg_level = 'ROW' then
+        -- An update that gave, took away or changed the phone, or moved the last visit (which
+        -- can change the most recent visitor among customers sharing a phone); the trigger's
+        -- WHEN lets every other update (metrics, scores) through without a call.
+        v_phones := array_remove(array[old.phone, new.phone], null);
+    else
+        -- Nothing waits for a customer when there are no leads (the usual bulk import).
+        if not exists (select from public.leads) then
+            return null;
+        end if;
         select array_agg(distinct n.phone) into v_phones
         from new_rows as n
         where n.phone is not null;
-    else
-        -- A phone gained, lost or changed moves leads; a new last visit can change which of
-        -- several customers sharing a phone is the most recent visitor. Old and new versions
-        -- are paired by grouping, not joining: the planner has no row counts for transition
-        -- tables and a cached plan would join them in a nested loop.
-        select array_agg(distinct p.phone) into v_phones
-        from (
-            select
-                max(v.phone) filter (where v.side = 0) as old_phone,
-                max(v.phone) filter (where v.side = 1) as new_phone,
-                max(v.last_visited) filter (where v.side = 0) as old_visit,
-                max(v.last_visited) filter (where v.side = 1) as new_visit
-            from (
-                select 0 as side, o.id, o.phone, o.last_visited from old_rows as o
-                union all
-                select 1 as side, n.id, n.phone, n.last_visited from new_rows as n
-            ) as v
-            group by v.id
-        ) as c
-        cross join lateral (values (c.old_phone), (c.new_phone)) as p (phone)
-        where
-            p.phone is not null
-            and (c.new_phone is distinct from c.old_phone or c.new_visit is distinct from c.old_visit);
     end if;
-    -- Most customer statements (metric updates, imports of people who never texted) touch no
-    -- lead: one indexed probe of public.leads and nothing else.
-    if v_phones is not null
+    -- Most customers never texted: one indexed probe of public.leads and nothing else.
+    if cardinality(v_phones) > 0
         and exists (select from public.leads as l where l.phone_number = any(v_phones)) then
         perform conductor.link_leads(v_phones);
     end if;
@@ -180,8 +161,9 @@ begin
 end
 $$;
 comment on function conductor.tg_customers__link_leads() is
-'Trigger (after insert or update on public.customers, per statement over transition tables): relinks the '
-'leads of every phone the statement gave, took away or changed, or whose customers'' last visit changed.';
+'Trigger on public.customers: after insert per statement over the new rows (a bulk import is one '
+'update of leads), after update per row when the phone or the last visit changed. Relinks the leads '
+'of the phones concerned.';
 
 create function conductor.tg_leads__record_events()
 returns trigger

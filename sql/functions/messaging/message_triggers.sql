@@ -347,21 +347,20 @@ language plpgsql
 as $$
 begin
     -- A customer created (or given a phone) after texting: their messages are linked to them.
-    if tg_op = 'INSERT' then
+    if tg_level = 'ROW' then
+        -- An update that gave the customer a new phone (the trigger's WHEN says so).
         update public.messages as m
-        set customer_id = n.member_id
-        from new_rows as n
-        where m.phone_number = n.phone and m.customer_id is null;
+        set customer_id = new.member_id
+        where m.phone_number = new.phone and m.customer_id is null;
     else
         update public.messages as m
         set customer_id = n.member_id
         from new_rows as n
-        inner join old_rows as o on n.id = o.id
-        where m.phone_number = n.phone and m.customer_id is null and n.phone is distinct from o.phone;
+        where m.phone_number = n.phone and m.customer_id is null;
     end if;
     return null;
 end
 $$;
 comment on function conductor.tg_customers__link_messages() is
-'Statement trigger: messages from or to a phone with no customer yet are linked to the customer that '
-'now has that phone (a new customer, or one whose phone changed).';
+'Trigger on public.customers (after insert per statement, after update per row when the phone changed): '
+'messages from or to a phone with no customer yet are linked to the customer that now has that phone.';
