@@ -1,8 +1,11 @@
 -- Per customer and product: how often and how much they bought it, maintained by Conductor
 -- from completed transactions (refunds reduce the amounts; voided ones count nowhere). One row
 -- per (customer, sku) with at least one completed sale line; lines without a sku count nowhere.
--- The columns named in seed 000 compute its formulas (docs/seed-fidelity.md); repurchase_share and
--- avg_unit_price_weighted are the package's own measures.
+-- The columns named in seed 000 compute its formulas (docs/seed-fidelity.md);
+-- avg_unit_price_weighted is the package's own measure. The package's repurchase_share is computed
+-- where it is read (conductor.ranked_product_affinity, customer_sms_context) from purchase_days,
+-- first_visit_number and the customer's visit count: stored, every new visit would rewrite all of
+-- the customer's rows.
 select pg_temp.claim_table('public', 'customer_product_affinity');
 create table if not exists public.customer_product_affinity (
     customer_id text not null,
@@ -39,9 +42,9 @@ begin
     end if;
 end
 $types$;
--- The package's own measures, beside the seed's.
-alter table public.customer_product_affinity add column if not exists repurchase_share numeric(5, 4);
+-- The package's own measure, beside the seed's. An earlier install stored repurchase_share here.
 alter table public.customer_product_affinity add column if not exists avg_unit_price_weighted numeric(12, 2);
+alter table public.customer_product_affinity drop column if exists repurchase_share;
 -- Maintenance state: the running totals behind the averages and the repurchase share, so a sale
 -- appended after the customer's latest one adds to them instead of re-reading the history. Null
 -- until conductor.refresh_product_affinity computes them.
@@ -50,24 +53,11 @@ alter table public.customer_product_affinity add column if not exists first_visi
 alter table public.customer_product_affinity add column if not exists sale_lines integer;
 alter table public.customer_product_affinity add column if not exists sale_unit_price_sum numeric;
 alter table public.customer_product_affinity add column if not exists sale_spent numeric(14, 2);
-do $checks$
-begin
-    if not exists (
-        select from pg_catalog.pg_constraint
-        where
-            conrelid = 'public.customer_product_affinity'::regclass
-            and conname = 'customer_product_affinity_repurchase_share_check'
-    ) then
-        alter table public.customer_product_affinity add constraint customer_product_affinity_repurchase_share_check
-        check (repurchase_share between 0 and 1);
-    end if;
-end
-$checks$;
 create index if not exists customer_product_affinity_product_sku_idx
 on public.customer_product_affinity (product_sku);
 -- A customer's products in the order of their ranking (conductor.ranked_product_affinity), with the
 -- category: the SMS context reads its top 3 products from the front of it and its favourite
--- category from it alone. A new visit that only moves repurchase_share keeps its updates HOT.
+-- category from it alone.
 create index if not exists customer_product_affinity_ranked_idx
 on public.customer_product_affinity (customer_id, purchase_count desc, total_spent desc, last_purchased desc, product_sku)
 include (category);
@@ -97,11 +87,9 @@ comment on column public.customer_product_affinity.avg_unit_price_weighted is
 'actually paid, weighted by units and net of line discounts.';
 comment on column public.customer_product_affinity.repurchase_rate is
 'Seed 000: 1.0 if the product was bought more than once (purchase_count > 1), else 0.0.';
-comment on column public.customer_product_affinity.repurchase_share is
-'Package extension: of the customer''s visits after the first purchase of this product, the share in which '
-'they bought it again (0-1, 4 decimals); null until the customer has visited again.';
 comment on column public.customer_product_affinity.purchase_days is
-'Maintenance state: distinct local days with a completed sale line of it.';
+'Distinct local days with a completed sale line of it (with first_visit_number, the numerator and start '
+'of the repurchase share).';
 comment on column public.customer_product_affinity.first_visit_number is
 'Maintenance state: the visit number (1 = first visit) of first_purchased.';
 comment on column public.customer_product_affinity.sale_lines is

@@ -31,12 +31,19 @@ select
     a.avg_price_paid,
     a.avg_unit_price_weighted,
     a.repurchase_rate,
-    a.repurchase_share
+    -- of the customer's visits after the first purchase, the share with this product again
+    case
+        when c.total_visits > a.first_visit_number
+            then round((a.purchase_days - 1)::numeric / (c.total_visits - a.first_visit_number), 4)
+    end as repurchase_share
 from public.customer_product_affinity as a
+inner join public.customers as c on a.customer_id = c.member_id
 left join public.products as p on a.product_sku = p.sku;
 comment on view conductor.ranked_product_affinity is
 'customer_product_affinity with product_rank per customer (purchase_count desc, total_spent desc, '
-'last_purchased desc, sku) and catalogue fallbacks for name, brand and category.';
+'last_purchased desc, sku), catalogue fallbacks for name, brand and category, and repurchase_share '
+'(package extension: of the customer''s visits after the first purchase of the product, the share in which '
+'they bought it again, 0-1 to 4 decimals; null until they visited again).';
 
 -- Leads still in play (not converted or lost), each with the object the API returns for it.
 create view conductor.open_leads as
@@ -139,7 +146,12 @@ select
                     a3.total_spent,
                     a3.last_purchased,
                     a3.repurchase_rate,
-                    a3.repurchase_share
+                    case
+                        when c.total_visits > a3.first_visit_number
+                            then round(
+                                (a3.purchase_days - 1)::numeric / (c.total_visits - a3.first_visit_number), 4
+                            )
+                    end as repurchase_share
                 from public.customer_product_affinity as a3
                 where a3.customer_id = c.member_id
                 order by a3.purchase_count desc, a3.total_spent desc, a3.last_purchased desc, a3.product_sku asc

@@ -28,7 +28,7 @@ DERIVED = {
     "public.customer_product_affinity": (
         "customer_id, product_sku",
         "product_name, category, brand, purchase_count, units_purchased, total_spent, first_purchased, "
-        "last_purchased, avg_price_paid, avg_unit_price_weighted, repurchase_rate, repurchase_share",
+        "last_purchased, avg_price_paid, avg_unit_price_weighted, repurchase_rate, purchase_days, first_visit_number",
     ),
     "public.staff": (
         "staff_name, shop_location",

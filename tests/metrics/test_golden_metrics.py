@@ -319,7 +319,11 @@ def test_product_affinity_by_hand(shop: Shop):
 
     rows = {
         r["product_sku"]: r
-        for r in shop.rows("select * from public.customer_product_affinity where customer_id = 'AFF'")
+        for r in shop.rows(
+            "select a.*, r.repurchase_share from public.customer_product_affinity as a"
+            " inner join conductor.ranked_product_affinity as r using (customer_id, product_sku)"
+            " where a.customer_id = 'AFF'"
+        )
     }
     today = shop.today()
     # Visits: 40, 30, 20 and 10 days ago (the refund and the voided sale are not visits).
@@ -370,7 +374,11 @@ def test_product_affinity_by_hand(shop: Shop):
     # A product bought on the customer's only visit has no later visits to repurchase on yet.
     shop.customer("AFF-ONCE")
     shop.sale("AFF-ONCE", 1, "10.00", lines=[Line("SKU-A", "10.00")])
-    once = shop.row("select * from public.customer_product_affinity where customer_id = 'AFF-ONCE'")
+    once = shop.row(
+        "select a.*, r.repurchase_share from public.customer_product_affinity as a"
+        " inner join conductor.ranked_product_affinity as r using (customer_id, product_sku)"
+        " where a.customer_id = 'AFF-ONCE'"
+    )
     assert once["repurchase_share"] is None and once["repurchase_rate"] == 0 and once["product_name"] is None
     assert (
         shop.row("select * from public.customer_sms_context where member_id = 'AFF-ONCE'")[

@@ -34,7 +34,7 @@ def derived(conn: psycopg.Connection) -> tuple:
         "from public.customer_visit_patterns where customer_id = 'M1'"
     ).fetchone()
     affinity = conn.execute(
-        "select xmin::text, avg_price_paid, avg_unit_price_weighted, repurchase_rate, repurchase_share "
+        "select xmin::text, avg_price_paid, avg_unit_price_weighted, repurchase_rate, purchase_days "
         "from public.customer_product_affinity where customer_id = 'M1'"
     ).fetchone()
     return patterns, affinity
@@ -72,7 +72,11 @@ def test_an_upgrade_recomputes_the_seed_formulas_and_keeps_owner_texts(empty_db)
         assert (patterns[4] - today).days == 4 and (patterns[5] - today).days == 5
         assert patterns[6] == -5
         # AVG(unit_price) = (24 + 20) / 2; the unit-weighted price (24 + 50) / 4; bought twice: 1.0.
-        assert affinity[1:] == (D(22), D("18.50"), 1, D("0.5000"))
+        assert affinity[1:] == (D(22), D("18.50"), 1, 2)
+        # The share of later visits, now computed where it is read, is what the release stored.
+        assert conn.execute(
+            "select repurchase_share from conductor.ranked_product_affinity where customer_id = 'M1'"
+        ).fetchone() == (D("0.5000"),)
 
         assert setting(conn, "default_offer") == "$10 off next purchase"
         assert conn.execute(

@@ -235,7 +235,10 @@ def test_affinity_follows_seed_000(seeded_shop: Shop):
     expected = seed_affinity(seeded_shop)
     stored = {
         (r["customer_id"], r["product_sku"]): r
-        for r in seeded_shop.rows("select * from public.customer_product_affinity")
+        for r in seeded_shop.rows(
+            "select a.*, r.repurchase_share from public.customer_product_affinity as a"
+            " inner join conductor.ranked_product_affinity as r using (customer_id, product_sku)"
+        )
     }
     assert set(stored) == set(expected)
     for key, want in expected.items():
@@ -323,7 +326,10 @@ def test_visit_pattern_edge_cases_by_hand(seeded_shop: Shop):
 def test_affinity_edge_cases_by_hand(seeded_shop: Shop):
     rows = {
         (r["customer_id"], r["product_sku"]): r
-        for r in seeded_shop.rows("select * from public.customer_product_affinity")
+        for r in seeded_shop.rows(
+            "select a.*, r.repurchase_share from public.customer_product_affinity as a"
+            " inner join conductor.ranked_product_affinity as r using (customer_id, product_sku)"
+        )
     }
     # Bought on two receipts on one day: two purchases, so the seed's repurchase rate is 1.0;
     # the package's share of later visits with it again is 0 (one later visit, without it).

@@ -233,15 +233,13 @@ comment on function conductor.refresh_scores() is
 -- new sale days are all on or after their last visit. Their totals grow by the statement's
 -- deltas, their scores are recomputed from the new totals, and their visit patterns take the new
 -- days as gaps appended after the last one (stored sum of squared gaps, the sum of gaps being
--- last - first), and every repurchase share of theirs divides by the new visit count. Each
--- customer is read and written by key, so a sale costs the same whatever
--- the table sizes and statistics. Customers whose new sales fall before their last visit, whose
+-- last - first). Each customer is read and written by key, so a sale costs the same whatever
+-- the table sizes, the customer's history and statistics. Customers whose new sales fall before their last visit, whose
 -- stored state is incomplete, or of a statement naming more than 50 customers (a bulk load, for
 -- which the set-based recompute is cheaper) are returned in fallback for the full recompute.
 -- p_deltas: [{customer_id, sales, refunds, gross_sales, gross_refunds, days}] with days the
 -- distinct local days of the new completed sales, ascending.
--- Reads: customers, customer_visit_patterns, the score bands. Writes: customers, customer_visit_patterns,
--- customer_product_affinity (repurchase_share).
+-- Reads: customers, customer_visit_patterns, the score bands. Writes: customers, customer_visit_patterns.
 create function conductor.apply_appended_sales(
     p_deltas jsonb,
     out fallback text[],
@@ -469,26 +467,12 @@ begin
                 longest_gap_days = excluded.longest_gap_days,
                 shortest_gap_days = excluded.shortest_gap_days,
                 gap_square_sum = excluded.gap_square_sum;
-        -- A visit day at the end changes no purchase, only the visit count every repurchase_share
-        -- divides by (conductor.refresh_product_affinity's formula on the stored purchase days).
-        update public.customer_product_affinity as a
-        set
-            repurchase_share = case
-                when v_total_visits > a.first_visit_number
-                    then round((a.purchase_days - 1)::numeric / (v_total_visits - a.first_visit_number), 4)
-            end
-        where
-            a.customer_id = v_delta.customer_id
-            and a.repurchase_share is distinct from case
-                when v_total_visits > a.first_visit_number
-                    then round((a.purchase_days - 1)::numeric / (v_total_visits - a.first_visit_number), 4)
-            end;
         appended := appended || v_delta.customer_id;
     end loop;
 end
 $$;
 comment on function conductor.apply_appended_sales(jsonb) is
-'Applies new completed transactions to the totals, scores, visit patterns and repurchase shares of customers '
+'Applies new completed transactions to the totals, scores and visit patterns of customers '
 'whose new sales are on or after their last visit (deltas, no history read). p_deltas: [{customer_id, sales, refunds, '
 'gross_sales, gross_refunds, days}]. Returns the customers left for the full recompute (fallback) and those '
 'that gained visit days (appended).';

@@ -72,8 +72,7 @@ begin
 
         if v_deltas is not null then
             -- The common case, sales dated on or after the customer's last visit, is applied as
-            -- deltas; a new visit day at the end changes every repurchase share, nothing else of
-            -- the affinity until the lines come.
+            -- deltas; a new visit day at the end changes no affinity row until the lines come.
             select * into v_appended from conductor.apply_appended_sales(v_deltas);
             -- Sales dated before the last visit: an insert only adds visit days, so patterns and
             -- affinity change only where they grew. New transactions have no lines yet, so their

@@ -1,10 +1,12 @@
 -- Purchase history per customer and product (public.customer_product_affinity), recomputed for
--- whole customers: the repurchase share of every product depends on all of the customer's visits,
--- so a new visit day can change every row of that customer (rows whose values stay put are not
--- written). Reads: transactions, transaction_items. Writes: customer_product_affinity, and takes
--- the customers off conductor.pending_affinity_refresh (they are current now).
+-- whole customers: a visit day inserted before others renumbers the visits every product's
+-- first_visit_number counts in, so it can change every row of that customer (rows whose values
+-- stay put are not written). A visit day appended after the last one changes no stored row.
+-- Reads: transactions, transaction_items. Writes: customer_product_affinity, and takes the
+-- customers off conductor.pending_affinity_refresh (they are current now).
 -- avg_price_paid and repurchase_rate follow seed 000's populate query (docs/seed-fidelity.md);
--- avg_unit_price_weighted and repurchase_share are the package's own measures.
+-- avg_unit_price_weighted is the package's own measure; purchase_days and first_visit_number are
+-- what the read side divides for the package's repurchase_share.
 -- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
 -- planned once per session instead of on every POS sale, and their plan shapes (index lookups
 -- per customer, hashed or merged diffs) stay linear from one customer to a full rebuild; JIT is
@@ -49,13 +51,6 @@ begin
         where t.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id)) and t.status = 'completed'
     ),
 
-    counted as (
-        select
-            s.*,
-            max(s.visit_number) over (partition by s.customer_id) as total_visits
-        from sales as s
-    ),
-
     lines as (
         -- One window pass over each product's lines, newest sale first: the latest sale line gives
         -- the name, brand and category; a line whose transaction or day differs from the line
@@ -67,7 +62,6 @@ begin
             s.is_sale,
             s.sold_on,
             s.visit_number,
-            s.total_visits,
             i.quantity,
             i.unit_price,
             -- refund lines reduce the spend by their amount, whichever sign the POS gave it
@@ -77,7 +71,7 @@ begin
             first_value(i.category) over latest as category,
             (lag(s.transaction_id) over latest) is distinct from s.transaction_id as new_transaction,
             (lag(s.sold_on) over latest, lag(s.is_sale) over latest) is distinct from (s.sold_on, s.is_sale) as new_day
-        from counted as s
+        from sales as s
         inner join public.transaction_items as i on s.transaction_id = i.transaction_id
         where i.product_sku is not null
         window latest as (
@@ -105,7 +99,6 @@ begin
                 as avg_unit_price_weighted,
             -- visit numbers grow with the day: the smallest is the first purchase's
             min(l.visit_number) as first_visit_number,
-            max(l.total_visits) as total_visits,
             (count(*) filter (where l.is_sale))::integer as sale_lines,
             sum(l.unit_price) filter (where l.is_sale) as sale_unit_price_sum,
             sum(l.amount) filter (where l.is_sale) as sale_spent
@@ -130,11 +123,6 @@ begin
             p.avg_unit_price_weighted,
             -- seed 000: CASE WHEN COUNT(*) > 1 THEN 1.0 ELSE 0.0 END, counted in purchases
             case when p.purchase_count > 1 then 1.0 else 0.0 end as repurchase_rate,
-            -- of the visits after the first purchase, the share with this product again
-            case
-                when p.total_visits > p.first_visit_number
-                    then round((p.purchase_days - 1)::numeric / (p.total_visits - p.first_visit_number), 4)
-            end as repurchase_share,
             p.purchase_days::integer as purchase_days,
             p.first_visit_number::integer as first_visit_number,
             p.sale_lines,
@@ -165,12 +153,12 @@ begin
             or (
                 e.product_name, e.category, e.brand, e.purchase_count, e.units_purchased, e.total_spent,
                 e.first_purchased, e.last_purchased, e.avg_price_paid, e.avg_unit_price_weighted, e.repurchase_rate,
-                e.repurchase_share, e.purchase_days, e.first_visit_number, e.sale_lines, e.sale_unit_price_sum,
+                e.purchase_days, e.first_visit_number, e.sale_lines, e.sale_unit_price_sum,
                 e.sale_spent
             ) is distinct from (
                 c.product_name, c.category, c.brand, c.purchase_count, c.units_purchased, c.total_spent,
                 c.first_purchased, c.last_purchased, c.avg_price_paid, c.avg_unit_price_weighted, c.repurchase_rate,
-                c.repurchase_share, c.purchase_days, c.first_visit_number, c.sale_lines, c.sale_unit_price_sum,
+                c.purchase_days, c.first_visit_number, c.sale_lines, c.sale_unit_price_sum,
                 c.sale_spent
             )
     ),
@@ -198,7 +186,6 @@ begin
             avg_price_paid = d.avg_price_paid,
             avg_unit_price_weighted = d.avg_unit_price_weighted,
             repurchase_rate = d.repurchase_rate,
-            repurchase_share = d.repurchase_share,
             purchase_days = d.purchase_days,
             first_visit_number = d.first_visit_number,
             sale_lines = d.sale_lines,
@@ -213,7 +200,7 @@ begin
         insert into public.customer_product_affinity (
             customer_id, product_sku, product_name, category, brand, purchase_count, units_purchased,
             total_spent, first_purchased, last_purchased, avg_price_paid, avg_unit_price_weighted, repurchase_rate,
-            repurchase_share, purchase_days, first_visit_number, sale_lines, sale_unit_price_sum, sale_spent
+            purchase_days, first_visit_number, sale_lines, sale_unit_price_sum, sale_spent
         )
         select
             d.customer_id,
@@ -229,7 +216,6 @@ begin
             d.avg_price_paid,
             d.avg_unit_price_weighted,
             d.repurchase_rate,
-            d.repurchase_share,
             d.purchase_days,
             d.first_visit_number,
             d.sale_lines,
@@ -333,7 +319,7 @@ begin
         insert into public.customer_product_affinity as a (
             customer_id, product_sku, product_name, category, brand, purchase_count, units_purchased,
             total_spent, first_purchased, last_purchased, avg_price_paid, avg_unit_price_weighted, repurchase_rate,
-            repurchase_share, purchase_days, first_visit_number, sale_lines, sale_unit_price_sum, sale_spent
+            purchase_days, first_visit_number, sale_lines, sale_unit_price_sum, sale_spent
         )
         select
             v_sale.customer_id,
@@ -349,7 +335,6 @@ begin
             l.unit_price_sum / l.lines::numeric,
             round(l.spent / nullif(l.units, 0), 2),
             0.0,
-            null::numeric,
             1,
             -- a product first bought on this (the latest) visit: its visit number is the count
             v_customer.total_visits,
@@ -376,15 +361,6 @@ begin
                     (a.sale_spent + excluded.sale_spent) / nullif(a.units_purchased + excluded.units_purchased, 0), 2
                 ),
                 repurchase_rate = 1.0,
-                -- excluded.first_visit_number is the customer's visit count
-                repurchase_share = case
-                    when excluded.first_visit_number > a.first_visit_number
-                        then round(
-                            (a.purchase_days + (excluded.last_purchased > a.last_purchased)::integer - 1)::numeric
-                            / (excluded.first_visit_number - a.first_visit_number),
-                            4
-                        )
-                end,
                 purchase_days = a.purchase_days + (excluded.last_purchased > a.last_purchased)::integer,
                 sale_lines = a.sale_lines + excluded.sale_lines,
                 sale_unit_price_sum = a.sale_unit_price_sum + excluded.sale_unit_price_sum,

@@ -65,7 +65,7 @@ insert into public.transaction_items (
 ('POS-T1', 1, 'POS-1', 'Blue Dream 3.5g', 'Flower', 1, 35.00, 35.00),
 ('POS-T1', 2, 'POS-2', 'Mango Gummies', 'Edibles', 1, 18.00, 18.00);
 select results_eq(
-    $$select product_sku, purchase_count, total_spent, repurchase_share from public.customer_product_affinity
+    $$select product_sku, purchase_count, total_spent, repurchase_share from conductor.ranked_product_affinity
       where customer_id = 'POS-M1' order by product_sku$$,
     $$values ('POS-1'::text, 1, 35.00::numeric, null::numeric), ('POS-2'::text, 1, 18.00::numeric, null::numeric)$$,
     'the lines make product affinity rows (no later visit yet to repurchase on)'
@@ -92,7 +92,7 @@ select results_eq(
 select results_eq(
     $$select product_sku, purchase_count, units_purchased, total_spent, avg_price_paid, repurchase_share,
              first_purchased, last_purchased
-      from public.customer_product_affinity where customer_id = 'POS-M1' order by product_sku$$,
+      from conductor.ranked_product_affinity where customer_id = 'POS-M1' order by product_sku$$,
     $$values
         ('POS-1'::text, 2, 2, 70.00::numeric, 35.00::numeric, 1.0000::numeric, conductor.store_today() - 10,
          conductor.store_today() - 3),

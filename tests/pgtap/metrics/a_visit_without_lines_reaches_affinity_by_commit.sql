@@ -1,6 +1,6 @@
 -- A new transaction adds a visit, which changes the repurchase share of every product its
--- customer bought. A visit after the last one (the POS case) changes nothing else of the
--- affinity, so the insert recomputes the shares at once from the stored purchase days, and its
+-- customer bought. A visit after the last one (the POS case) changes no stored affinity row: the
+-- share is computed where it is read from the stored purchase days and the visit count, and the
 -- lines are added to the running totals. A visit back in time renumbers the visits: the insert
 -- queues the customer (conductor.pending_affinity_refresh) and the affinity is recomputed once,
 -- by the lines' statement or at commit (a deferred constraint trigger) if none come.
@@ -33,7 +33,7 @@ values ('VL-T1', 1, 'VL-1', 1, 35.00, 35.00), ('VL-T1', 2, 'VL-2', 1, 18.00, 18.
 insert into public.transactions (transaction_id, customer_id, date, total_amount)
 values ('VL-T2', 'VL-M1', pg_temp.at(3), 35.00);
 select results_eq(
-    $$select product_sku, repurchase_share from public.customer_product_affinity
+    $$select product_sku, repurchase_share from conductor.ranked_product_affinity
       where customer_id = 'VL-M1' order by product_sku$$,
     $$values ('VL-1'::text, 0.0000), ('VL-2'::text, 0.0000)$$,
     'a visit after the last one counts at once: neither product bought again, in 1 later visit'
@@ -42,7 +42,7 @@ select is_empty($$select 1 from conductor.pending_affinity_refresh$$, 'and queue
 insert into public.transaction_items (transaction_id, line_number, product_sku, quantity, unit_price, total_price)
 values ('VL-T2', 1, 'VL-1', 1, 35.00, 35.00);
 select results_eq(
-    $$select product_sku, purchase_count, repurchase_share from public.customer_product_affinity
+    $$select product_sku, purchase_count, repurchase_share from conductor.ranked_product_affinity
       where customer_id = 'VL-M1' order by product_sku$$,
     $$values ('VL-1'::text, 2, 1.0000), ('VL-2'::text, 1, 0.0000)$$,
     'its lines are added: Blue Dream again on the 1 later visit'
@@ -57,15 +57,15 @@ select results_eq(
     'a visit back in time queues its customer''s affinity'
 );
 select results_eq(
-    $$select product_sku, repurchase_share from public.customer_product_affinity
+    $$select product_sku, purchase_count, purchase_days, first_visit_number from public.customer_product_affinity
       where customer_id = 'VL-M1' order by product_sku$$,
-    $$values ('VL-1'::text, 1.0000), ('VL-2'::text, 0.0000)$$,
-    'until then the shares still count two visits'
+    $$values ('VL-1'::text, 2, 2, 1), ('VL-2'::text, 1, 1, 1)$$,
+    'until then the stored rows are untouched'
 );
 
 set constraints all immediate;  -- what COMMIT does first
 select results_eq(
-    $$select product_sku, repurchase_share from public.customer_product_affinity
+    $$select product_sku, repurchase_share from conductor.ranked_product_affinity
       where customer_id = 'VL-M1' order by product_sku$$,
     $$values ('VL-1'::text, 0.5000), ('VL-2'::text, 0.0000)$$,
     'by commit, the visit without lines counts: Blue Dream again on 1 of the 2 later visits'
@@ -84,7 +84,7 @@ select results_eq(
 insert into public.transaction_items (transaction_id, line_number, product_sku, quantity, unit_price, total_price)
 values ('VL-T4', 1, 'VL-2', 1, 18.00, 18.00);
 select results_eq(
-    $$select product_sku, purchase_count, repurchase_share from public.customer_product_affinity
+    $$select product_sku, purchase_count, repurchase_share from conductor.ranked_product_affinity
       where customer_id = 'VL-M1' order by product_sku$$,
     $$values ('VL-1'::text, 2, 0.3333), ('VL-2'::text, 2, 0.3333)$$,
     'its lines recompute at once: each product again on 1 of the 3 later visits'

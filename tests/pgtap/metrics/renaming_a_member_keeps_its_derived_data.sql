@@ -31,7 +31,7 @@ select results_eq(
     'its visit pattern follows it'
 );
 select results_eq(
-    $$select customer_id, purchase_count, repurchase_share from public.customer_product_affinity
+    $$select customer_id, purchase_count, repurchase_share from conductor.ranked_product_affinity
       where customer_id like 'RN-%'$$,
     $$values ('RN-NEW'::text, 2, 1.0000::numeric)$$,
     'its product affinity follows it'

@@ -53,7 +53,7 @@ select results_eq(
     'a sale moved to another day moves the visit'
 );
 select results_eq(
-    $$select first_purchased, last_purchased, repurchase_share from public.customer_product_affinity
+    $$select first_purchased, last_purchased, repurchase_share from conductor.ranked_product_affinity
       where customer_id = 'VR-M1'$$,
     $$values (conductor.store_today() - 30, conductor.store_today() - 20, 1.0000::numeric)$$,
     'and the product dates'
