@@ -33,6 +33,7 @@
 \ir tables/derived_revisions.sql
 \ir tables/blaze_sync.sql
 \ir tables/lifetime_value.sql
+\ir tables/campaign_holdouts.sql
 
 -- Code: private functions first, then triggers, views and the public API.
 \ir functions/common/setting.sql
@@ -91,6 +92,7 @@
 \ir functions/messaging/message_triggers.sql
 \ir functions/messaging/compliance.sql
 \ir functions/messaging/reconcile.sql
+\ir functions/reports/holdout.sql
 \ir functions/messaging/campaigns.sql
 \ir functions/messaging/api.sql
 \ir functions/bridge/session.sql

@@ -85,7 +85,8 @@ comment on column public.campaign_messages.conductor_message_id is
 comment on column public.campaign_messages.delivery_status is
 'Status of that messages row, kept by trigger; status becomes sent or failed with it. '
 'skipped_duplicate_phone when its scheduled message was skipped because another customer''s row of the same '
-'campaign already texts this phone (scheduled_messages.duplicate_of).';
+'campaign already texts this phone (scheduled_messages.duplicate_of); held_out when its scheduled message was '
+'held back as the campaign''s control group.';
 comment on column public.campaign_messages.reviewed_by is 'Reviewer.';
 comment on column public.campaign_messages.reviewed_at is 'Review time.';
 comment on column public.campaign_messages.feedback_notes is 'Reviewer notes.';

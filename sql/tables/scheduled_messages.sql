@@ -59,16 +59,20 @@ begin
     end if;
 end
 $duplicate_of_fkey$;
--- The status list grew (skipped_duplicate_phone): the narrower constraint of older installs is replaced.
+-- The status list grew (skipped_duplicate_phone, then held_out): the narrower constraints of older
+-- installs are replaced.
 alter table public.scheduled_messages drop constraint if exists scheduled_messages_status_check;
+alter table public.scheduled_messages drop constraint if exists scheduled_messages_status_values_check;
 select pg_temp.add_check(
-    'public.scheduled_messages', 'scheduled_messages_status_values_check',
+    'public.scheduled_messages', 'scheduled_messages_status_known_check',
     $$status in (
         'draft', 'scheduled', 'queued', 'sent', 'failed', 'outcome_unknown', 'skipped', 'skipped_duplicate_phone',
-        'cancelled'
+        'held_out', 'cancelled'
     )$$,
     'status', 'id'
 );
+-- When campaign dispatch decided the row (queued, held out, skipped): the start of its attribution window.
+alter table public.scheduled_messages add column if not exists dispatched_at timestamptz;
 create index if not exists scheduled_messages_duplicate_of_idx on public.scheduled_messages (duplicate_of);
 create index if not exists scheduled_messages_campaign_phone_idx
 on public.scheduled_messages (campaign_name, phone_number)
@@ -110,7 +114,8 @@ comment on column public.scheduled_messages.actual_send_time is 'When the modem 
 comment on column public.scheduled_messages.status is
 'draft, scheduled, queued (in messages, not finished), sent, failed, outcome_unknown (the modem never '
 'answered; not resent), skipped (a rule refused it: opted out, frequency cap, marketing suspended), '
-'skipped_duplicate_phone (another row of the same campaign already texts this phone: see duplicate_of) or '
+'skipped_duplicate_phone (another row of the same campaign already texts this phone: see duplicate_of), '
+'held_out (eligible, but held back as the campaign''s control group: never texted; see campaign_holdouts) or '
 'cancelled.';
 comment on column public.scheduled_messages.delivery_status is
 'Status of the linked messages row (queued, sending, sent, failed, outcome_unknown, cancelled), kept by trigger.';
@@ -124,5 +129,8 @@ comment on column public.scheduled_messages.duplicate_of is
 'For a row skipped_duplicate_phone: the row of the same campaign (campaign_name and campaign_batch_id) whose '
 'text went to this phone instead, carrying that row''s customer''s personalisation. One text per phone per '
 'campaign.';
+comment on column public.scheduled_messages.dispatched_at is
+'When campaign dispatch decided the row (queued, held_out, skipped, failed); a text''s and a held-out '
+'recipient''s attribution window starts here.';
 comment on column public.scheduled_messages.created_at is 'Row creation time.';
 comment on column public.scheduled_messages.updated_at is 'Last change, maintained by trigger.';

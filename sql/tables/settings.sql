@@ -234,3 +234,30 @@ insert into conductor.settings (key, value, description) values
 ),
 ('cron_history_retention_days', '14', 'conductor_cleanup_cron_history deletes cron.job_run_details older than this')
 on conflict (key) do nothing;
+
+-- Reports and attribution: the window a visit or a reply counts for a text, what a text costs, the
+-- share of each campaign's audience held back as a control group and the smallest group a lift
+-- verdict is given for.
+insert into conductor.settings (key, value, description) values
+(
+    'attribution_window_days', '7',
+    'A visit (completed sale), its revenue and an inbound reply count for a text when they fall within this many '
+    'days after it'
+),
+(
+    'sms_cost_per_message', '0',
+    'What one sent text costs in dollars (carrier or plan cost per SMS); added to the generation cost in the '
+    'attribution reports'
+),
+(
+    'campaign_holdout_share', '0',
+    'Share (0 to below 1) of each campaign''s eligible audience held back and not texted, as the control group '
+    'of the lift report; the same campaign and phone always land in the same group. 0 sends to everyone; 0.1 '
+    'is a usual choice. public.campaign_holdouts overrides it per campaign'
+),
+(
+    'attribution_min_group_size', '30',
+    'campaign_lift gives no verdict (too_small_to_tell) unless the texted and the held-out group both have at '
+    'least this many recipients'
+)
+on conflict (key) do nothing;

@@ -22,6 +22,8 @@ create trigger _900_set_updated_at before update on public.scheduled_messages
 for each row execute function conductor.tg_set_updated_at();
 create trigger _900_set_updated_at before update on public.campaign_messages
 for each row execute function conductor.tg_set_updated_at();
+create trigger _900_set_updated_at before update on public.campaign_holdouts
+for each row execute function conductor.tg_set_updated_at();
 create trigger _900_set_updated_at before update on public.budtenders
 for each row execute function conductor.tg_set_updated_at();
 create trigger _900_set_updated_at before update on conductor.settings

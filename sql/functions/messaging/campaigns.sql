@@ -3,9 +3,13 @@
 -- the queue's rules: an opted-out number, one whose marketing is suspended for review or one over
 -- the frequency cap is 'skipped' with the reason, and quiet hours only delay next_attempt_at.
 -- One text per phone per campaign: customers sharing a phone get one text (the phone owner's
--- personalisation); the other rows become 'skipped_duplicate_phone' with duplicate_of. When the linked message changes status,
+-- personalisation); the other rows become 'skipped_duplicate_phone' with duplicate_of. A row that
+-- may be texted but whose phone falls in the campaign's holdout (conductor.is_held_out) becomes
+-- 'held_out': nothing is queued, and it is the control group of public.campaign_lift. The
+-- compliance rules come first, so a held-out row is always one that could have been texted.
+-- When the linked message changes status,
 -- scheduled_messages and campaign_messages follow (statement trigger, set-based).
--- Reads: public.scheduled_messages, conductor.settings. Writes: public.messages,
+-- Reads: public.scheduled_messages, public.campaign_holdouts, conductor.settings. Writes: public.messages,
 -- public.scheduled_messages, public.campaign_messages.
 
 create function conductor.dispatch_campaigns()
@@ -77,6 +81,7 @@ begin
                 set
                     status = 'skipped_duplicate_phone',
                     duplicate_of = v_carrier.id,
+                    dispatched_at = pg_catalog.now(),
                     delivery_status = null,
                     error_message = format(
                         'skipped_duplicate_phone: %s already gets campaign "%s" from scheduled message %s '
@@ -95,6 +100,23 @@ begin
         end if;
 
         v_refusal := conductor.outbound_refusal(v_phone, 'marketing', null);
+        -- Holdout: only a row the rules would let through is drawn, so the control group is made
+        -- of recipients who could have been texted; a held-out row queues nothing. An opt-out row
+        -- without a confirmation (entered by an operator) is checked here too: outbound_refusal
+        -- without a message id leaves it to the insert's rules, which a held-out row never reaches.
+        if v_refusal is null
+            and not exists (select from conductor.opt_outs as o where o.phone_number = v_phone)
+            and conductor.is_held_out(v_due.campaign_name, v_due.campaign_batch_id, v_phone) then
+            update public.scheduled_messages as s
+            set status = 'held_out', dispatched_at = pg_catalog.now(), delivery_status = null, error_message = null
+            where s.id = v_due.id;
+            if v_due.campaign_message_id is not null then
+                update public.campaign_messages as c
+                set delivery_status = 'held_out'
+                where c.id = v_due.campaign_message_id;
+            end if;
+            continue;
+        end if;
         if v_refusal is null then
             begin
                 insert into public.messages (phone_number, content, direction, status, message_kind, customer_id)
@@ -112,12 +134,17 @@ begin
 
         if v_message_id is null then
             update public.scheduled_messages as s
-            set status = v_outcome, error_message = v_refusal, delivery_status = null
+            set status = v_outcome, error_message = v_refusal, delivery_status = null, dispatched_at = pg_catalog.now()
             where s.id = v_due.id;
             continue;
         end if;
         update public.scheduled_messages as s
-        set status = 'queued', message_id = v_message_id, delivery_status = 'queued', error_message = null
+        set
+            status = 'queued',
+            message_id = v_message_id,
+            delivery_status = 'queued',
+            error_message = null,
+            dispatched_at = pg_catalog.now()
         where s.id = v_due.id;
         if v_due.campaign_message_id is not null then
             update public.campaign_messages as c
@@ -137,7 +164,9 @@ comment on function conductor.dispatch_campaigns() is
 'the earliest; the others become skipped_duplicate_phone with duplicate_of naming it, and so does a row of '
 'the campaign that becomes due after the phone got its text. An opted-out number, a suspended number or the '
 'frequency cap makes the row skipped with error_message, a text the queue refuses (empty, too long) makes '
-'it failed; quiet hours delay next_attempt_at. At most campaign_dispatch_batch_size rows per run. '
+'it failed; quiet hours delay next_attempt_at. A row the rules let through whose phone falls in the '
+'campaign''s holdout (conductor.is_held_out) becomes held_out and queues nothing. dispatched_at records '
+'each decision. At most campaign_dispatch_batch_size rows per run. '
 'Advisory-locked; returns how many were queued.';
 
 create function conductor.tg_messages__campaign_status()
