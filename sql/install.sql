@@ -100,6 +100,13 @@
 \ir functions/bridge/outbound.sql
 \ir triggers/messaging.sql
 
+-- Code: reports and attribution (campaign and flow attribution, holdout lift, response rates, contact times).
+\ir functions/reports/statistics.sql
+\ir functions/reports/attribution.sql
+\ir functions/reports/campaign_lift.sql
+\ir functions/reports/campaign_response_rates.sql
+\ir functions/reports/best_contact_times.sql
+
 -- Code: public RPC API for n8n.
 \ir functions/api/arguments.sql
 \ir functions/api/get_customer_insights.sql

@@ -131,6 +131,11 @@ WORKLOAD = [
     "insert into public.scheduled_messages (customer_id, phone_number, message_content, scheduled_send_time)"
     " values ('ATK-M1', '+16195550142', 'We miss you', now() + interval '1 day')",
     "update public.scheduled_messages set status = 'cancelled' where customer_id = 'ATK-M1'",
+    "insert into public.campaign_holdouts (campaign_name, holdout_share) values ('ATK-spring', 0.1)",
+    "update public.campaign_holdouts set holdout_share = 0.2 where campaign_name = 'ATK-spring'",
+    "insert into public.scheduled_messages (customer_id, phone_number, message_content, scheduled_send_time,"
+    " dispatched_at, status, campaign_name) values ('ATK-M1', '+16195550142', 'Spring deals',"
+    " now() - interval '2 days', now() - interval '2 days', 'held_out', 'ATK-spring')",
     "insert into public.messages (phone_number, content, direction, status) values"
     " ('+16195550142', 'STOP', 'inbound', 'unread')",
     "insert into public.messages (phone_number, content, direction, status) values"
@@ -180,6 +185,8 @@ SAMPLES_BY_NAME = {
     "blaze_page": """'{"values": []}'""",
     "sync_cursor": "null",
     "backfill_from": "null",
+    "min_group_size": "2",
+    "sent_since": "now() - interval '30 days'",
 }
 
 
