@@ -34,6 +34,7 @@
 \ir tables/blaze_sync.sql
 \ir tables/lifetime_value.sql
 \ir tables/campaign_holdouts.sql
+\ir tables/lead_score_history.sql
 
 -- Code: private functions first, then triggers, views and the public API.
 \ir functions/common/setting.sql
@@ -86,6 +87,14 @@
 \ir views/customer_spending_analysis.sql
 \ir functions/maintenance/cleanup_cron_history.sql
 
+-- Code: the dashboards' reports (views in public) and the lead-score history behind their trend.
+\ir functions/history/lead_score_history.sql
+\ir views/reports/revenue.sql
+\ir views/reports/customers.sql
+\ir views/reports/products.sql
+\ir views/reports/operations.sql
+\ir views/reports/marketing.sql
+
 -- Code: messaging (queue, compliance, campaigns, bridge functions).
 \ir functions/messaging/rules.sql
 \ir functions/messaging/revocation.sql
@@ -130,6 +139,7 @@
 \ir cron/refresh_activity_timeline.sql
 \ir cron/cleanup_cron_history.sql
 \ir cron/fit_lifetime_value_models.sql
+\ir cron/record_lead_score_history.sql
 \ir cron/sync.sql
 
 -- Registry, privileges, version.
