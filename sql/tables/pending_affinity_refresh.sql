@@ -1,9 +1,9 @@
 -- Customers whose product affinity is still to be recomputed before the current database
--- transaction commits. A new sale's transaction row changes every repurchase rate of its
--- customer (one more visit), but its lines arrive in the next statement and change the same
--- rows again: conductor.tg_transactions__maintain queues the customer here instead, and the
--- lines' trigger (or, if no lines come, conductor.tg_pending_affinity_refresh__apply at commit)
--- recomputes once. Rows never outlive the transaction that wrote them.
+-- transaction commits. A sale dated before its customer's last visit renumbers their visits,
+-- which every product's first_visit_number counts in, but its lines arrive in the next statement
+-- and change the same rows again: conductor.tg_transactions__maintain queues the customer here
+-- instead, and the lines' trigger (or, if no lines come,
+-- conductor.tg_pending_affinity_refresh__apply at commit) recomputes once. Rows never outlive the transaction that wrote them.
 -- Written and read by the maintenance triggers only.
 select pg_temp.claim_table('conductor', 'pending_affinity_refresh');
 create unlogged table if not exists conductor.pending_affinity_refresh (
