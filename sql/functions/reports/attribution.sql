@@ -27,7 +27,7 @@ begin
     if pg_catalog.jsonb_typeof(v_setting) is distinct from 'number'
         or (v_setting #>> '{}')::numeric not between 1 and 365
         or (v_setting #>> '{}')::numeric <> pg_catalog.trunc((v_setting #>> '{}')::numeric) then
-        raise exception 'setting attribution_window_days: a whole number of days from 1 to 365 is required, got %',
+        raise exception 'invalid setting: attribution_window_days must be a whole number of days from 1 to 365, not %',
             conductor.error_excerpt(v_setting::text)
             using errcode = '22023';
     end if;
@@ -50,7 +50,7 @@ declare
     v_setting jsonb := conductor.setting(p_key);
 begin
     if pg_catalog.jsonb_typeof(v_setting) is distinct from 'number' or (v_setting #>> '{}')::numeric < 0 then
-        raise exception 'setting %: a dollar amount >= 0 is required, got %', p_key, conductor.error_excerpt(v_setting::text)
+        raise exception 'invalid setting: % must be a dollar amount >= 0, not %', p_key, conductor.error_excerpt(v_setting::text)
             using errcode = '22023';
     end if;
     return (v_setting #>> '{}')::numeric;

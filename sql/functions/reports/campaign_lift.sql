@@ -54,7 +54,7 @@ begin
         if pg_catalog.jsonb_typeof(v_setting) is distinct from 'number'
             or (v_setting #>> '{}')::numeric not between 2 and 1000000
             or (v_setting #>> '{}')::numeric <> pg_catalog.trunc((v_setting #>> '{}')::numeric) then
-            raise exception 'setting attribution_min_group_size: a whole number from 2 to 1000000 is required, got %',
+            raise exception 'invalid setting: attribution_min_group_size must be a whole number from 2 to 1000000, not %',
                 conductor.error_excerpt(v_setting::text)
                 using errcode = '22023';
         end if;

@@ -66,7 +66,7 @@ begin
     v_setting := conductor.setting('campaign_holdout_share');
     if pg_catalog.jsonb_typeof(v_setting) is distinct from 'number'
         or (v_setting #>> '{}')::numeric < 0 or (v_setting #>> '{}')::numeric >= 1 then
-        raise exception 'setting campaign_holdout_share: a number from 0 to below 1 is required, got %',
+        raise exception 'invalid setting: campaign_holdout_share must be a number from 0 to below 1, not %',
             conductor.error_excerpt(v_setting::text)
             using errcode = '22023';
     end if;

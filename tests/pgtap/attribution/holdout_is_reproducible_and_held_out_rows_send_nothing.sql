@@ -178,7 +178,7 @@ values ('+16195552999', 'Summer', now() - interval '1 minute', 'summer');
 select throws_ok(
     'select conductor.dispatch_campaigns()',
     '22023',
-    'setting campaign_holdout_share: a number from 0 to below 1 is required, got ""lots""',
+    'invalid setting: campaign_holdout_share must be a number from 0 to below 1, not ""lots""',
     'a malformed holdout setting stops dispatch with 22023 naming it'
 );
 select throws_ok(

@@ -217,7 +217,7 @@ update conductor.settings set value = '-1'
 where key = 'sms_cost_per_message';
 select throws_ok(
     'select * from public.campaign_attribution()', '22023',
-    'setting sms_cost_per_message: a dollar amount >= 0 is required, got "-1"',
+    'invalid setting: sms_cost_per_message must be a dollar amount >= 0, not "-1"',
     'a negative SMS cost setting is refused naming it'
 );
 
