@@ -156,7 +156,8 @@ begin
     return exists (
         select from conductor.opt_outs as o
         where o.phone_number = p_phone_number
-            and o.confirmation_message_id is distinct from p_message_id
+            -- an opt-out entered without a confirmation (by a person, or an import) counts too
+            and (p_message_id is null or o.confirmation_message_id is distinct from p_message_id)
     )
     -- The answer to the customer's own HELP goes to an opted-out number too (CTIA: HELP is
     -- answered whatever the subscription state); it is never marketing.

@@ -3,7 +3,7 @@
 -- also from an opted-out number (carriers expect HELP answered whatever the subscription state):
 -- the bridge sends it as a system reply, while nothing else reaches the number.
 begin;
-select plan(19);
+select plan(22);
 
 -- Each bridge identity below says hello first, as the bridge does.
 do $$
@@ -159,6 +159,22 @@ select results_eq(
       from public.messages as m where m.phone_number = '+16195550805'$$,
     $$values ('unread'::text, 0::bigint)$$,
     'as an ordinary unread reply, not a keyword'
+);
+
+-- An opt-out a person entered (no confirmation text) is an opt-out like any other: START from
+-- that number opts it back in.
+insert into conductor.opt_outs (phone_number, keyword) values ('+16195550809', 'operator');
+select ok(conductor.is_opted_out('+16195550809'), 'an opt-out without a confirmation counts');
+select is(
+    (
+        select is_new from conductor.bridge_store_inbound(
+            'bridge-a', '+16195550809', 'START', '2026-03-01 19:00:00+00', 90, 1::smallint
+        )
+    ), true, 'START from that number is stored'
+);
+select is_empty(
+    $$select 1 from conductor.opt_outs where phone_number = '+16195550809'$$,
+    'and opts it back in'
 );
 
 select * from finish();
