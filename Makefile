@@ -8,7 +8,7 @@ DEV        := $(VENV)/bin/conductor-dev
 SCALE      ?= 1
 PYTEST_ARGS ?=
 
-.PHONY: help deps venv install test test-n8n lint seed db-start db-stop uninstall uninstall-all migration release bench clean
+.PHONY: help deps venv install test test-n8n lint seed report db-start db-stop uninstall uninstall-all migration release bench clean
 
 help:
 	@echo "make install     install into DATABASE_URL, or into a local PostgreSQL with demo data"
@@ -16,6 +16,7 @@ help:
 	@echo "make test-n8n    import the example workflows with a real n8n CLI (downloads Node.js and n8n)"
 	@echo "make lint        sqlfluff (postgres) and ruff"
 	@echo "make seed        generate and import demo data (SCALE=1 is the seeds' volumes)"
+	@echo "make report      write report.html: the shop owner's report page with charts (OUT=file)"
 	@echo "make bench       benchmark against the seeds' own design, side by side"
 	@echo "make migration   write the install as supabase/migrations/<UTC>_conductor_<version>.sql, and its plan beside it"
 	@echo "make plan        what install would change in DATABASE_URL, rolled back (FROM=releases/x.sql: an upgrade)"
@@ -51,6 +52,9 @@ lint: venv
 
 seed: deps venv
 	@$(DEV) seed --scale $(SCALE)
+
+report: deps venv
+	@$(DEV) report --out $(or $(OUT),report.html)
 
 db-start: deps venv
 	@$(DEV) db-start

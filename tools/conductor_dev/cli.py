@@ -53,7 +53,7 @@ def cmd_install(args: argparse.Namespace) -> None:
 
         report = seed.load(url, scale=args.scale)
         print(report)
-    from conductor_dev import report as summary
+    from conductor_dev import summary
 
     print(summary.describe(url))
 
@@ -126,6 +126,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> None:
     path = installer.write_release()
     print(f"wrote {path.relative_to(installer.ROOT)}; commit it and tag the commit v{installer.version()}")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from conductor_dev import report
+
+    url, _ = target_url()
+    path = report.write(url, Path(args.out), min_baskets=args.min_baskets)
+    print(f"wrote {_shown(path.resolve())}: the report of {redact(url)}; open it in a browser")
 
 
 def cmd_url(args: argparse.Namespace) -> None:
@@ -208,6 +216,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lock-timeout", default="5s", help="give up rather than wait this long for a lock")
     p.add_argument("--out", help="write the Markdown report to this file instead of stdout")
     p.set_defaults(func=cmd_plan)
+    p = sub.add_parser(
+        "report",
+        help="write the shop owner's report: one self-contained HTML page with charts, readable offline",
+    )
+    p.add_argument("--out", default="report.html", help="the page to write (default report.html)")
+    p.add_argument(
+        "--min-baskets",
+        type=int,
+        default=20,
+        help="bought-together pairs must share at least this many baskets (default 20)",
+    )
+    p.set_defaults(func=cmd_report)
     p = sub.add_parser("release", help="freeze the install as releases/conductor-<version>.sql")
     p.set_defaults(func=cmd_release)
     args = parser.parse_args(argv)
