@@ -129,7 +129,12 @@ def cmd_release(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from conductor_dev import report
+    try:
+        from conductor_dev import report
+    except ModuleNotFoundError as exc:
+        if exc.name != "plotly" and not (exc.name or "").startswith("plotly."):
+            raise
+        sys.exit("conductor-dev report needs plotly: pip install '.[report]' (make venv installs it)")
 
     url, _ = target_url()
     path = report.write(url, Path(args.out), min_baskets=args.min_baskets)
