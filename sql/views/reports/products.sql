@@ -57,6 +57,32 @@ comment on view public.report_category_performance is
 'Per category (the sale line''s, else the catalogue''s, else Uncategorized) over completed transactions: sale '
 'transactions, units sold, net_revenue (sale lines minus refund lines), member customers and products sold.';
 
+create view public.report_category_by_month
+with (security_invoker = true)
+as
+with parameters as materialized (
+    select p.time_zone from conductor.reporting_parameters() as p
+)
+
+select
+    coalesce(i.category, p.category, 'Uncategorized') as category,
+    date_trunc('month', (t.date at time zone parameters.time_zone))::date as month,
+    count(distinct t.transaction_id) filter (where t.transaction_type = 'sale') as transactions,
+    coalesce(sum(i.quantity) filter (where t.transaction_type = 'sale'), 0) as units_sold,
+    coalesce(sum(i.total_price) filter (where t.transaction_type = 'sale'), 0)
+    - coalesce(sum(abs(i.total_price)) filter (where t.transaction_type = 'refund'), 0) as net_revenue
+from public.transaction_items as i
+inner join public.transactions as t on i.transaction_id = t.transaction_id
+cross join parameters
+left join public.products as p on i.product_sku = p.sku
+where t.status = 'completed'
+group by
+    coalesce(i.category, p.category, 'Uncategorized'),
+    date_trunc('month', (t.date at time zone parameters.time_zone))::date;
+comment on view public.report_category_by_month is
+'Category trends: public.report_category_performance''s sale transactions, units sold and net revenue per '
+'category and store month (month = its first day).';
+
 create view public.report_brand_performance
 with (security_invoker = true)
 as

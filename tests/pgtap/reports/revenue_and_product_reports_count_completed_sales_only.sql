@@ -4,7 +4,7 @@
 -- bought-together and category-combination queries as written. Voided sales count nowhere in
 -- the package's reports; refunds net out.
 begin;
-select plan(17);
+select plan(18);
 
 create function pg_temp.store_at(p_days_ago integer, p_hour integer) returns timestamptz language sql as $$
     select ((conductor.store_today() - p_days_ago) + make_time(p_hour, 0, 0)) at time zone conductor.store_time_zone()
@@ -82,6 +82,13 @@ select results_eq(
     $$values ('Edibles'::text, 0::numeric, 1::bigint), ('Flower'::text, 60::numeric, 1::bigint),
              ('Vapes'::text, 40::numeric, 1::bigint)$$,
     'category performance'
+);
+select results_eq(
+    $$select category, sum(transactions)::bigint, sum(units_sold)::bigint, sum(net_revenue)
+      from public.report_category_by_month group by category order by category$$,
+    $$values ('Edibles'::text, 1::bigint, 1::bigint, 0::numeric), ('Flower'::text, 2::bigint, 2::bigint, 60::numeric),
+             ('Vapes'::text, 1::bigint, 2::bigint, 40::numeric)$$,
+    'category trends: the months add up to each category''s performance'
 );
 select results_eq(
     $$select brand, net_revenue, products from public.report_brand_performance order by brand$$,
