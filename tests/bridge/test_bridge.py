@@ -600,7 +600,18 @@ def test_a_second_bridge_cannot_take_the_port(db, sim, start_bridge):
     wait_for(lambda: ready(first), what="the first bridge")
     second = BridgeThread(Config(port=sim.path, database_url=db.url, bridge_id="intruder", **FAST)).start()
     try:
-        wait_for(lambda: "exclusively" in (second.bridge.last_error or ""), what="the refused open")
+        # The bridge reports the error in its health row (the in-memory last_error clears once a
+        # heartbeat has carried it, so polling it would race the heartbeat).
+        wait_for(
+            lambda: (
+                "exclusively"
+                in (
+                    db.scalar("select last_error from conductor.bridge_health where bridge_id = 'intruder'")
+                    or ""
+                )
+            ),
+            what="the refused open in the intruder's health row",
+        )
         assert not second.bridge.modem_ready
         message_id = queue(db, ALICE, "first bridge still works")
         wait_for(lambda: status_of(db, message_id) == "sent", what="the send")
