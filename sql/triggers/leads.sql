@@ -2,7 +2,7 @@
 -- On leads: _200 links each row after _100 normalized its phone and before _900 stamps
 -- updated_at; _800 records the events of the whole statement. On customers: _600 runs after the
 -- metric triggers (_500); per statement on insert, so bulk imports stay set-based, and per row on
--- update, filtered by WHEN, so the metric updates of every sale never call it.
+-- update, filtered by WHEN, so a sale's metric update calls it only when it moves the last visit.
 create trigger _200_link_customer before insert or update on public.leads
 for each row execute function conductor.tg_leads__link_customer();
 

@@ -141,7 +141,7 @@ begin
     if tg_level = 'ROW' then
         -- An update that gave, took away or changed the phone, or moved the last visit (which
         -- can change the most recent visitor among customers sharing a phone); the trigger's
-        -- WHEN lets every other update (metrics, scores) through without a call.
+        -- WHEN lets every other update (totals, scores) through without a call.
         v_phones := array_remove(array[old.phone, new.phone], null);
     else
         -- Nothing waits for a customer when there are no leads (the usual bulk import).
