@@ -291,6 +291,7 @@ begin
         -- locked as conductor.lock_customers locks, before anything of theirs is read
         select
             c.total_visits,
+            c.total_refunds,
             c.last_visited
         into v_customer
         from public.customers as c
@@ -310,6 +311,26 @@ begin
                     and o.transaction_id <> v_transaction.transaction_id
             )
             or exists (select from conductor.pending_affinity_refresh as q where q.customer_id = v_sale.customer_id)
+            -- a product refunded but never bought has no row yet, though its refunds count in the
+            -- row the sale creates
+            or v_customer.total_refunds > 0 and exists (
+                select
+                from public.transactions as r
+                inner join public.transaction_items as i on r.transaction_id = i.transaction_id
+                where
+                    r.customer_id = v_sale.customer_id
+                    and r.status = 'completed'
+                    and r.transaction_type = 'refund'
+                    and i.product_sku in (
+                        select l.product_sku
+                        from jsonb_to_recordset(p_lines) as l (transaction_id text, product_sku text)
+                        where l.transaction_id = v_transaction.transaction_id
+                    )
+                    and not exists (
+                        select from public.customer_product_affinity as a
+                        where a.customer_id = v_sale.customer_id and a.product_sku = i.product_sku
+                    )
+            )
         then
             v_fallback := v_fallback || v_sale.customer_id;
             continue;
