@@ -42,7 +42,7 @@ def _age_one_day(conn: psycopg.Connection) -> None:
     """Untimed: make the stored clock-dependent values yesterday's, as they are when the nightly
     job runs after the date turned (a refresh on an already refreshed day writes nothing, which
     would flatter it). Triggers are off for this fix-up only; then vacuum, as autovacuum would
-    have done during the day."""
+    have done during the day, and the per-minute job has caught up with the day's sales."""
     for table, column in (
         ("customers", "days_since_last_visit"),
         ("customer_visit_patterns", "last_visit_deviation_days"),
@@ -52,6 +52,7 @@ def _age_one_day(conn: psycopg.Connection) -> None:
             conn.execute(f"update public.{table} set {column} = {column} - 1 where {column} > 0")
             conn.execute(f"alter table public.{table} enable trigger user")
     conn.execute("vacuum analyze public.customers, public.customer_visit_patterns")
+    package.catch_up_minute_jobs(conn)
 
 
 def _day_staging(conn: psycopg.Connection) -> dict:

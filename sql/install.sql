@@ -35,6 +35,7 @@
 \ir tables/lifetime_value.sql
 \ir tables/campaign_holdouts.sql
 \ir tables/lead_score_history.sql
+\ir tables/customer_context.sql
 
 -- Code: private functions first, then triggers, views and the public API.
 \ir functions/common/setting.sql
@@ -59,6 +60,7 @@
 \ir functions/metrics/product_affinity.sql
 \ir functions/metrics/staff.sql
 \ir functions/metrics/win_back.sql
+\ir functions/metrics/customer_context.sql
 \ir functions/metrics/nightly_refresh.sql
 \ir functions/metrics/rebuild.sql
 \ir functions/metrics/maintenance.sql
@@ -134,6 +136,7 @@
 -- one file per job here
 \ir cron/nightly_refresh.sql
 \ir cron/refresh_win_back.sql
+\ir cron/refresh_customer_context.sql
 \ir cron/reconcile_stale_sends.sql
 \ir cron/dispatch_campaigns.sql
 \ir cron/refresh_activity_timeline.sql

@@ -55,12 +55,12 @@ alter table public.customer_product_affinity add column if not exists sale_unit_
 alter table public.customer_product_affinity add column if not exists sale_spent numeric(14, 2);
 create index if not exists customer_product_affinity_product_sku_idx
 on public.customer_product_affinity (product_sku);
--- A customer's products in the order of their ranking (conductor.ranked_product_affinity), with the
--- category: the SMS context reads its top 3 products from the front of it and its favourite
--- category from it alone.
-create index if not exists customer_product_affinity_ranked_idx
-on public.customer_product_affinity (customer_id, purchase_count desc, total_spent desc, last_purchased desc, product_sku)
-include (category);
+-- No index on the ranking columns: a sale changes them in every row it touches, and such an index
+-- would make each of those updates write every index entry of the row again. A customer's rows
+-- are few and come by the primary key; the AI context reads its top products ready-made
+-- (conductor.customer_context). Room on each page keeps those updates heap-only.
+drop index if exists public.customer_product_affinity_ranked_idx;
+alter table public.customer_product_affinity set (fillfactor = 80);
 
 alter table public.customer_product_affinity enable row level security;
 

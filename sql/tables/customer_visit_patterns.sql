@@ -58,6 +58,8 @@ begin
     end if;
 end
 $checks$;
+-- Room on each page for the nightly refresh's new row versions (deviation only: heap-only tuples).
+alter table public.customer_visit_patterns set (fillfactor = 80);
 create index if not exists customer_visit_patterns_predicted_next_visit_idx
 on public.customer_visit_patterns (predicted_next_visit);
 create index if not exists customer_visit_patterns_predicted_next_visit_rounded_idx

@@ -59,7 +59,12 @@ select pg_temp.add_check(
     'registered_on = null, date_joined = first_visited, updated_at = now()'
 );
 create index if not exists customers_phone_idx on public.customers (phone);
-create index if not exists customers_last_visited_idx on public.customers (last_visited);
+-- No index on last_visited: every sale moves it, and an index on it would force every sale's
+-- update of the row to write all the table's index entries again; lookups come by phone or id.
+drop index if exists public.customers_last_visited_idx;
+-- Room on each page for the new row versions that sales and the nightly refresh write, so those
+-- updates stay on the page and add no index entries (heap-only tuples).
+alter table public.customers set (fillfactor = 80);
 
 alter table public.customers enable row level security;
 

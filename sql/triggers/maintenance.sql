@@ -31,6 +31,16 @@ deferrable initially deferred
 for each row when (new.wakes_at_commit)
 execute function conductor.tg_pending_affinity_refresh__apply();
 
+create trigger _500_invalidate_context_on_insert after insert on public.products
+referencing new table as new_rows
+for each statement execute function conductor.tg_products__invalidate_context();
+create trigger _500_invalidate_context_on_update after update on public.products
+referencing old table as old_rows new table as new_rows
+for each statement execute function conductor.tg_products__invalidate_context();
+create trigger _500_invalidate_context_on_delete after delete on public.products
+referencing old table as old_rows
+for each statement execute function conductor.tg_products__invalidate_context();
+
 create trigger _500_init_metrics after insert on public.customers
 referencing new table as new_rows
 for each statement execute function conductor.tg_customers__init_metrics();

@@ -6,8 +6,14 @@
 -- A plain view (owner's rights) because it reads conductor relations (scores, opt-outs, open
 -- leads), which service_role cannot; anon and authenticated cannot select it (sql/lib/grants.sql).
 -- It calls no conductor function: functions in a view run with the reader's privileges.
+-- The history-dependent columns (favourite products and category, recent purchases, preferred
+-- location and budtender, last purchase) come from conductor.customer_context when its row is
+-- current and are computed live below otherwise; conductor.refresh_customer_context fills that
+-- table from these same live expressions. A change to them must bump the customer_context
+-- revision in conductor.converge_derived_formulas so stored rows are rebuilt.
 -- Reads: customers, conductor.customer_scores, customer_visit_patterns, customer_product_affinity,
--- products, transactions, transaction_items, leads, conductor.opt_outs, customer_lifetime_value.
+-- products, transactions, transaction_items, leads, conductor.opt_outs, customer_lifetime_value,
+-- conductor.customer_context.
 
 -- Products of each customer ranked by purchases: purchase_count, then total_spent, then the
 -- latest purchase, then sku (a total order, so ties always break the same way). Names fall back
@@ -107,154 +113,178 @@ select
     -- that lack a name, brand or category (coalesce evaluates the lookup only for a null).
     -- favorite_products: the top 3 by the order of conductor.ranked_product_affinity, taken from
     -- the customer's affinity rows before any catalogue lookup (a long history looks up 3 at most).
-    to_jsonb(array(
-        (
-            select
-                jsonb_build_object(
-                    'product_sku', a.product_sku,
-                    'product_name', coalesce(
-                        a.product_name, (
-                            select p.name from public.products as p
-                            where p.sku = a.product_sku
+    case
+        when cx.customer_id is not null then cx.favorite_products
+        else
+            to_jsonb(array(
+                (
+                    select
+                        jsonb_build_object(
+                            'product_sku', a.product_sku,
+                            'product_name', coalesce(
+                                a.product_name, (
+                                    select p.name from public.products as p
+                                    where p.sku = a.product_sku
+                                )
+                            ),
+                            'brand', coalesce(
+                                a.brand, (
+                                    select p.brand from public.products as p
+                                    where p.sku = a.product_sku
+                                )
+                            ),
+                            'category', coalesce(
+                                a.category, (
+                                    select p.category from public.products as p
+                                    where p.sku = a.product_sku
+                                )
+                            ),
+                            'purchase_count', a.purchase_count,
+                            'total_spent', a.total_spent,
+                            'last_purchased', a.last_purchased,
+                            'repurchase_rate', a.repurchase_rate,
+                            'repurchase_share', a.repurchase_share
                         )
-                    ),
-                    'brand', coalesce(
-                        a.brand, (
-                            select p.brand from public.products as p
-                            where p.sku = a.product_sku
-                        )
-                    ),
-                    'category', coalesce(
-                        a.category, (
-                            select p.category from public.products as p
-                            where p.sku = a.product_sku
-                        )
-                    ),
-                    'purchase_count', a.purchase_count,
-                    'total_spent', a.total_spent,
-                    'last_purchased', a.last_purchased,
-                    'repurchase_rate', a.repurchase_rate,
-                    'repurchase_share', a.repurchase_share
-                )
-            from (
-                select
-                    a3.product_sku,
-                    a3.product_name,
-                    a3.brand,
-                    a3.category,
-                    a3.purchase_count,
-                    a3.total_spent,
-                    a3.last_purchased,
-                    a3.repurchase_rate,
-                    case
-                        when c.total_visits > a3.first_visit_number
-                            then round(
-                                (a3.purchase_days - 1)::numeric / (c.total_visits - a3.first_visit_number), 4
-                            )
-                    end as repurchase_share
-                from public.customer_product_affinity as a3
-                where a3.customer_id = c.member_id
-                order by a3.purchase_count desc, a3.total_spent desc, a3.last_purchased desc, a3.product_sku asc
-                limit 3
-            ) as a
-            order by a.purchase_count desc, a.total_spent desc, a.last_purchased desc, a.product_sku asc
-        )
-    )) as favorite_products,
-    to_jsonb(array(
-        (
-            select
-                jsonb_build_object(
-                    'transaction_id', t.transaction_id,
-                    'purchased_at', t.date,
-                    'purchase_date', (t.date at time zone c.store_time_zone)::date,
-                    'shop_location', t.shop_location,
-                    'staff_name', t.staff_name,
-                    'total_amount', t.total_amount,
-                    'items', to_jsonb(array(
+                    from (
                         select
-                            jsonb_build_object(
-                                'product_sku', i.product_sku,
-                                'product_name', coalesce(
-                                    i.product_name,
-                                    (
-                                        select p.name from public.products as p
-                                        where p.sku = i.product_sku
+                            a3.product_sku,
+                            a3.product_name,
+                            a3.brand,
+                            a3.category,
+                            a3.purchase_count,
+                            a3.total_spent,
+                            a3.last_purchased,
+                            a3.repurchase_rate,
+                            case
+                                when c.total_visits > a3.first_visit_number
+                                    then round(
+                                        (a3.purchase_days - 1)::numeric / (c.total_visits - a3.first_visit_number), 4
                                     )
-                                ),
-                                'category', coalesce(
-                                    i.category,
-                                    (
-                                        select p.category from public.products as p
-                                        where p.sku = i.product_sku
-                                    )
-                                ),
-                                'quantity', i.quantity,
-                                'total_price', i.total_price
-                            )
-                        from public.transaction_items as i
-                        where i.transaction_id = t.transaction_id
-                        order by i.line_number
-                    ))
+                            end as repurchase_share
+                        from public.customer_product_affinity as a3
+                        where a3.customer_id = c.member_id
+                        order by a3.purchase_count desc, a3.total_spent desc, a3.last_purchased desc, a3.product_sku asc
+                        limit 3
+                    ) as a
+                    order by a.purchase_count desc, a.total_spent desc, a.last_purchased desc, a.product_sku asc
                 )
-            from public.transactions as t
-            where t.customer_id = c.member_id and t.status = 'completed' and t.transaction_type = 'sale'
-            order by t.date desc, t.transaction_id desc
-            limit 3
-        )
-    )) as recent_purchases,
-    (
-        -- Categories as conductor.ranked_product_affinity gives them (the catalogue's only when the
-        -- sale lines carried none): the catalogue is read for those rows alone.
-        select f.category
-        from (
-            select
-                coalesce(
-                    a.category,
-                    (
-                        select p.category from public.products as p
-                        where p.sku = a.product_sku
-                    )
-                ) as category,
-                a.purchase_count,
-                a.total_spent
-            from public.customer_product_affinity as a
-            where a.customer_id = c.member_id
-        ) as f
-        where f.category is not null
-        group by f.category
-        order by sum(f.purchase_count) desc, sum(f.total_spent) desc, f.category
-        limit 1
-    ) as favorite_category,
-    (
-        select t.shop_location
-        from public.transactions as t
-        where
-            t.customer_id = c.member_id
-            and t.status = 'completed'
-            and t.transaction_type = 'sale'
-            and t.shop_location is not null
-        group by t.shop_location
-        order by count(*) desc, max(t.date) desc, t.shop_location
-        limit 1
-    ) as preferred_location,
-    (
-        select t.staff_name
-        from public.transactions as t
-        where
-            t.customer_id = c.member_id
-            and t.status = 'completed'
-            and t.transaction_type = 'sale'
-            and btrim(t.staff_name) <> ''
-        group by t.staff_name
-        order by count(*) desc, max(t.date) desc, t.staff_name
-        limit 1
-    ) as preferred_budtender,
+            ))
+    end as favorite_products,
+    case
+        when cx.customer_id is not null then cx.recent_purchases
+        else
+            to_jsonb(array(
+                (
+                    select
+                        jsonb_build_object(
+                            'transaction_id', t.transaction_id,
+                            'purchased_at', t.date,
+                            'purchase_date', (t.date at time zone c.store_time_zone)::date,
+                            'shop_location', t.shop_location,
+                            'staff_name', t.staff_name,
+                            'total_amount', t.total_amount,
+                            'items', to_jsonb(array(
+                                select
+                                    jsonb_build_object(
+                                        'product_sku', i.product_sku,
+                                        'product_name', coalesce(
+                                            i.product_name,
+                                            (
+                                                select p.name from public.products as p
+                                                where p.sku = i.product_sku
+                                            )
+                                        ),
+                                        'category', coalesce(
+                                            i.category,
+                                            (
+                                                select p.category from public.products as p
+                                                where p.sku = i.product_sku
+                                            )
+                                        ),
+                                        'quantity', i.quantity,
+                                        'total_price', i.total_price
+                                    )
+                                from public.transaction_items as i
+                                where i.transaction_id = t.transaction_id
+                                order by i.line_number
+                            ))
+                        )
+                    from public.transactions as t
+                    where t.customer_id = c.member_id and t.status = 'completed' and t.transaction_type = 'sale'
+                    order by t.date desc, t.transaction_id desc
+                    limit 3
+                )
+            ))
+    end as recent_purchases,
+    case
+        when cx.customer_id is not null then cx.favorite_category
+        else
+            (
+                -- Categories as conductor.ranked_product_affinity gives them (the catalogue's only when the
+                -- sale lines carried none): the catalogue is read for those rows alone.
+                select f.category
+                from (
+                    select
+                        coalesce(
+                            a.category,
+                            (
+                                select p.category from public.products as p
+                                where p.sku = a.product_sku
+                            )
+                        ) as category,
+                        a.purchase_count,
+                        a.total_spent
+                    from public.customer_product_affinity as a
+                    where a.customer_id = c.member_id
+                ) as f
+                where f.category is not null
+                group by f.category
+                order by sum(f.purchase_count) desc, sum(f.total_spent) desc, f.category
+                limit 1
+            )
+    end as favorite_category,
+    case
+        when cx.customer_id is not null then cx.preferred_location
+        else
+            (
+                select t.shop_location
+                from public.transactions as t
+                where
+                    t.customer_id = c.member_id
+                    and t.status = 'completed'
+                    and t.transaction_type = 'sale'
+                    and t.shop_location is not null
+                group by t.shop_location
+                order by count(*) desc, max(t.date) desc, t.shop_location
+                limit 1
+            )
+    end as preferred_location,
+    case
+        when cx.customer_id is not null then cx.preferred_budtender
+        else
+            (
+                select t.staff_name
+                from public.transactions as t
+                where
+                    t.customer_id = c.member_id
+                    and t.status = 'completed'
+                    and t.transaction_type = 'sale'
+                    and btrim(t.staff_name) <> ''
+                group by t.staff_name
+                order by count(*) desc, max(t.date) desc, t.staff_name
+                limit 1
+            )
+    end as preferred_budtender,
     c.last_visited as last_purchase_date,
-    (
-        select max(t.date)
-        from public.transactions as t
-        where t.customer_id = c.member_id and t.status = 'completed' and t.transaction_type = 'sale'
-    ) as last_purchase_at,
+    case
+        when cx.customer_id is not null then cx.last_purchase_at
+        else
+            (
+                select max(t.date)
+                from public.transactions as t
+                where t.customer_id = c.member_id and t.status = 'completed' and t.transaction_type = 'sale'
+            )
+    end as last_purchase_at,
     exists(
         select from conductor.opt_outs as o
         where o.phone_number = c.phone
@@ -297,7 +327,9 @@ select
 -- One scan of customers (through the scores view), so a filter on phone or member_id reaches it.
 from conductor.customer_scores as c
 left join public.customer_visit_patterns as vp on c.member_id = vp.customer_id
-left join public.customer_lifetime_value as lv on c.member_id = lv.customer_id;
+left join public.customer_lifetime_value as lv on c.member_id = lv.customer_id
+-- The history-dependent columns ready-made when current (conductor.customer_context), live otherwise.
+left join conductor.customer_context as cx on c.member_id = cx.customer_id and cx.built_version = cx.version;
 
 comment on view public.customer_sms_context is
 'Everything the AI needs about one customer, one row per customer, computed against the store''s today '

@@ -45,9 +45,33 @@ def derived_snapshot(conn: psycopg.Connection) -> dict[str, list[tuple]]:
     }
 
 
+# The history-dependent columns public.customer_sms_context takes from conductor.customer_context.
+CONTEXT_COLUMNS = (
+    "favorite_products, recent_purchases, favorite_category, preferred_location, preferred_budtender, "
+    "last_purchase_at"
+)
+
+
+def assert_ready_context_is_live(conn: psycopg.Connection) -> int:
+    """Every current conductor.customer_context row holds what the view computes live (every row
+    made stale in a rolled-back transaction); returns how many rows were current."""
+    query = f"select member_id, {CONTEXT_COLUMNS} from public.customer_sms_context order by member_id"
+    current = conn.execute(
+        "select count(*) from conductor.customer_context where built_version = version"
+    ).fetchone()[0]
+    served = conn.execute(query).fetchall()
+    with conn.transaction(force_rollback=True):
+        conn.execute("update conductor.customer_context set built_version = -1")
+        live = conn.execute(query).fetchall()
+    stale = [(s[0], s, v) for s, v in zip(served, live, strict=True) if s != v]
+    assert not stale, f"ready context differs from the live values: {stale[:2]}"
+    return current
+
+
 def assert_maintained_equals_rebuild(conn: psycopg.Connection) -> None:
     """The live values equal what conductor.rebuild_all() recomputes from the raw tables, and
-    rebuild_all() has nothing to change."""
+    rebuild_all() has nothing to change; the ready-made AI context is never stale."""
+    assert_ready_context_is_live(conn)
     before = derived_snapshot(conn)
     changed = conn.execute("select conductor.rebuild_all()").fetchone()[0]
     after = derived_snapshot(conn)

@@ -84,7 +84,11 @@ def test_an_upgrade_recomputes_the_seed_formulas_and_keeps_owner_texts(empty_db)
         ).fetchone() == ("Half off edibles, this week only",)
         assert conn.execute(
             "select derived_table, revision from conductor.derived_revisions order by 1"
-        ).fetchall() == [("customer_product_affinity", 3), ("customer_visit_patterns", 3)]
+        ).fetchall() == [
+            ("customer_context", 1),
+            ("customer_product_affinity", 3),
+            ("customer_visit_patterns", 3),
+        ]
 
         # An owner's own default offer survives the next install; derived rows are not rewritten.
         conn.execute("update conductor.settings set value = '\"$5 off today\"' where key = 'default_offer'")

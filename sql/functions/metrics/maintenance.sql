@@ -4,6 +4,7 @@
 -- set-based statements (a 200k-row COPY costs the same handful as a single POS sale).
 -- Reads: the transition tables, transactions. Writes (through conductor.refresh_* and
 -- apply_staff_deltas): customers, customer_visit_patterns, customer_product_affinity, staff;
+-- conductor.customer_context (versions raised for the customers whose AI context changes);
 -- conductor.pending_affinity_refresh (affinity a new transaction defers to its lines or the commit).
 -- Security definer: they fire for service_role's writes through the API too, and reach conductor.
 
@@ -71,6 +72,9 @@ begin
         into v_deltas, v_staff;
 
         if v_deltas is not null then
+            perform conductor.invalidate_customer_context(
+                array(select d ->> 'customer_id' from jsonb_array_elements(v_deltas) as d)
+            );
             -- The common case, sales dated on or after the customer's last visit, is applied as
             -- deltas; a new visit day at the end changes no affinity row until the lines come.
             select * into v_appended from conductor.apply_appended_sales(v_deltas);
@@ -176,6 +180,7 @@ begin
     perform conductor.refresh_visit_patterns(v_customers);
     perform conductor.refresh_product_affinity(v_customers);
     perform conductor.apply_staff_deltas(v_staff);
+    perform conductor.invalidate_customer_context(v_customers);
     return null;
 end
 $$;
@@ -274,6 +279,25 @@ begin
 
     if cardinality(v_customers) > 0 then
         perform conductor.refresh_product_affinity(v_customers);  -- also takes them off the queue
+    end if;
+    -- The AI context shows every line of the last sales, with or without a sku.
+    if tg_op <> 'DELETE' then
+        perform conductor.invalidate_customer_context(array(
+            select t.customer_id from public.transactions as t
+            where
+                t.transaction_id in (select n.transaction_id from new_rows as n)
+                and t.customer_id is not null
+                and t.status = 'completed'
+        ));
+    end if;
+    if tg_op <> 'INSERT' then
+        perform conductor.invalidate_customer_context(array(
+            select t.customer_id from public.transactions as t
+            where
+                t.transaction_id in (select o.transaction_id from old_rows as o)
+                and t.customer_id is not null
+                and t.status = 'completed'
+        ));
     end if;
     return null;
 end
@@ -400,6 +424,46 @@ $$;
 comment on function conductor.tg_settings__store_time_zone() is
 'Trigger (after update on conductor.settings, per statement): a changed store_time_zone rebuilds every '
 'derived value, since visit days are calendar days in that zone.';
+
+-- products: the AI context falls back to the catalogue's name, brand and category for lines that
+-- carry none, so a product added, removed or renamed makes its buyers' context stale.
+create function conductor.tg_products__invalidate_context()
+returns trigger
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+language plpgsql
+as $$
+declare
+    v_skus text[];
+begin
+    if tg_op = 'INSERT' then
+        v_skus := array(select n.sku from new_rows as n where n.sku is not null);
+    elsif tg_op = 'DELETE' then
+        v_skus := array(select o.sku from old_rows as o where o.sku is not null);
+    else
+        v_skus := array(
+            select x.sku
+            from old_rows as o
+            inner join new_rows as n on o.id = n.id
+            cross join lateral (values (o.sku), (n.sku)) as x (sku)
+            where
+                (o.sku, o.name, o.brand, o.category) is distinct from (n.sku, n.name, n.brand, n.category)
+                and x.sku is not null
+        );
+    end if;
+    if cardinality(v_skus) > 0 then
+        perform conductor.invalidate_customer_context(array(
+            select distinct a.customer_id from public.customer_product_affinity as a
+            where a.product_sku = any(v_skus)
+        ));
+    end if;
+    return null;
+end
+$$;
+comment on function conductor.tg_products__invalidate_context() is
+'Trigger (after insert, update, delete on public.products, per statement): marks stale the AI context of '
+'every customer who bought a product added, removed or renamed (name, brand or category).';
 
 -- TRUNCATE fires no row or transition-table triggers: rebuild from what is left.
 create function conductor.tg_transactions__truncate()

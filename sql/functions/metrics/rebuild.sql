@@ -30,6 +30,9 @@ begin
     -- Rows of member ids no customer has any more cannot exist (foreign keys), so every row is in scope.
     v_affinity := conductor.refresh_product_affinity(v_member_ids);
     v_staff := conductor.refresh_staff();
+    -- A repair may follow writes made with the triggers off: no customer's ready AI context is
+    -- trusted; readers compute it live until the builder has gone round again.
+    perform conductor.invalidate_all_customer_context();
     perform conductor.refresh_materialized_views();
 
     return jsonb_build_object(
@@ -53,6 +56,8 @@ comment on function conductor.rebuild_all() is
 -- repurchase_rate) and the package's own measures in new columns. Revision 3: the maintenance
 -- state columns (gap_square_sum; purchase_days, first_visit_number, sale_lines,
 -- sale_unit_price_sum, sale_spent) that let an appended sale be applied as deltas.
+-- conductor.customer_context is bumped whenever public.customer_sms_context's live columns change
+-- their formulas: every stored row is then marked stale (rebuilt by its pg_cron job).
 -- Reads: conductor.derived_revisions, customers. Writes: the recomputed tables, derived_revisions.
 create function conductor.converge_derived_formulas()
 returns jsonb
@@ -62,7 +67,7 @@ set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
-    v_revisions constant jsonb := '{"customer_visit_patterns": 3, "customer_product_affinity": 3}';
+    v_revisions constant jsonb := '{"customer_visit_patterns": 3, "customer_product_affinity": 3, "customer_context": 1}';
     v_stale text[];
     v_member_ids text[];
     v_result jsonb := '{}';
@@ -89,6 +94,10 @@ begin
         v_result := v_result || pg_catalog.jsonb_build_object(
             'customer_product_affinity', conductor.refresh_product_affinity(v_member_ids)
         );
+    end if;
+    if 'customer_context' = any(v_stale) then
+        perform conductor.invalidate_all_customer_context();
+        v_result := v_result || pg_catalog.jsonb_build_object('customer_context', 'stale');
     end if;
     insert into conductor.derived_revisions as d (derived_table, revision)
     select

@@ -1,0 +1,51 @@
+-- The clock-free part of each customer's AI context, kept ready so that public.customer_sms_context
+-- (and get_customer_insights through it) reads one row instead of walking the customer's history:
+-- top products, last three purchases with their lines, favourite category, preferred location and
+-- budtender, time of the last purchase.
+-- Validity is a version stamp, not a deletion: every write that can change a customer's context
+-- (their transactions or lines, a catalogue name their lines fall back to, a repair) raises
+-- version in the same database transaction (conductor.invalidate_customer_context), and a builder
+-- (conductor.refresh_customer_context) writes the values together with the version it read in the
+-- same snapshot. A row is used only while built_version = version, so a build that raced a sale
+-- is never served: the sale's higher version outlives it.
+-- Written by the maintenance triggers and the builder; read by public.customer_sms_context.
+select pg_temp.claim_table('conductor', 'customer_context');
+create table if not exists conductor.customer_context (
+    customer_id text not null,
+    version bigint not null default 1,
+    built_version bigint not null default 0,
+    built_at timestamptz,
+    favorite_products jsonb,
+    recent_purchases jsonb,
+    favorite_category text,
+    preferred_location text,
+    preferred_budtender text,
+    last_purchase_at timestamptz,
+    constraint customer_context_pkey primary key (customer_id),
+    constraint customer_context_customer_id_fkey foreign key (customer_id)
+    references public.customers (member_id) on update cascade on delete cascade
+);
+-- Room on each page for the version bumps, which then add no index entries (heap-only tuples).
+alter table conductor.customer_context set (fillfactor = 80);
+alter table conductor.customer_context enable row level security;
+comment on table conductor.customer_context is
+'The clock-free part of each customer''s AI context, built ahead of time; a row is current only while '
+'built_version = version (public.customer_sms_context computes the values live otherwise).';
+comment on column conductor.customer_context.customer_id is 'member_id of the customer.';
+comment on column conductor.customer_context.version is
+'Raised by every write that can change the values below (conductor.invalidate_customer_context).';
+comment on column conductor.customer_context.built_version is
+'The version the values were computed at; the row is current only while it equals version.';
+comment on column conductor.customer_context.built_at is 'When the values were last computed.';
+comment on column conductor.customer_context.favorite_products is
+'public.customer_sms_context.favorite_products as of built_version.';
+comment on column conductor.customer_context.recent_purchases is
+'public.customer_sms_context.recent_purchases as of built_version.';
+comment on column conductor.customer_context.favorite_category is
+'public.customer_sms_context.favorite_category as of built_version.';
+comment on column conductor.customer_context.preferred_location is
+'public.customer_sms_context.preferred_location as of built_version.';
+comment on column conductor.customer_context.preferred_budtender is
+'public.customer_sms_context.preferred_budtender as of built_version.';
+comment on column conductor.customer_context.last_purchase_at is
+'public.customer_sms_context.last_purchase_at as of built_version.';
