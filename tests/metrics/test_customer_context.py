@@ -1,0 +1,165 @@
+"""The ready-made AI context (conductor.customer_context): a write that can change a customer's
+context makes their row stale in the same transaction, the view then computes it live, the builder
+makes it current again with the same values, and a build that raced a sale is never served."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+
+from .conftest import CONTEXT_COLUMNS, Line, Shop, assert_ready_context_is_live
+
+
+def state(shop: Shop, member_id: str) -> dict | None:
+    return shop.row(
+        "select version, built_version, built_version = version as current "
+        "from conductor.customer_context where customer_id = %s",
+        (member_id,),
+    )
+
+
+def served(shop: Shop, member_id: str) -> dict:
+    return shop.row(
+        f"select {CONTEXT_COLUMNS} from public.customer_sms_context where member_id = %s", (member_id,)
+    )
+
+
+def build(shop: Shop) -> int:
+    return shop.conn.execute("select conductor.refresh_customer_context()").fetchone()[0]
+
+
+def test_a_sale_makes_the_context_stale_and_the_view_shows_it_at_once(db):
+    with db.connect() as conn:
+        shop = Shop(conn)
+        shop.customer("C-1", phone="+16195550101")
+        shop.sale("C-1", 10, 30, lines=[Line("SKU-A", 30, name="Blue Dream", category="Flower")])
+        assert build(shop) == 1
+        assert state(shop, "C-1")["current"]
+        before = served(shop, "C-1")
+        assert before["favorite_products"][0]["product_sku"] == "SKU-A"
+
+        shop.sale(
+            "C-1",
+            1,
+            12,
+            staff=("Sam", "Uptown"),
+            lines=[Line("SKU-B", 12, name="Gummies", category="Edibles")],
+        )
+        assert not state(shop, "C-1")["current"]
+        after = served(shop, "C-1")
+        assert after["recent_purchases"][0]["items"][0]["product_sku"] == "SKU-B"
+        assert len(after["recent_purchases"]) == 2
+
+        assert build(shop) == 1
+        assert state(shop, "C-1")["current"]
+        assert served(shop, "C-1") == after
+        assert build(shop) == 0  # nothing left to build
+
+
+def test_lines_added_later_a_catalogue_rename_and_a_void_each_make_it_stale(db):
+    with db.connect() as conn:
+        shop = Shop(conn)
+        shop.customer("C-2")
+        shop.product("SKU-N", name="Old catalogue name", category="Vapes")
+        tx = shop.sale("C-2", 5, 20, lines=[Line("SKU-N", 20)])  # the line carries no name
+        build(shop)
+        assert served(shop, "C-2")["favorite_products"][0]["product_name"] == "Old catalogue name"
+
+        conn.execute("update public.products set name = 'New catalogue name' where sku = 'SKU-N'")
+        assert not state(shop, "C-2")["current"]
+        assert served(shop, "C-2")["favorite_products"][0]["product_name"] == "New catalogue name"
+
+        build(shop)
+        conn.execute(
+            "insert into public.transaction_items (transaction_id, line_number, product_sku, quantity, unit_price, "
+            "total_price) values (%s, 9, null, 1, 4, 4)",
+            (tx,),
+        )
+        assert not state(shop, "C-2")["current"]
+        assert len(served(shop, "C-2")["recent_purchases"][0]["items"]) == 2
+
+        build(shop)
+        conn.execute("update public.transactions set status = 'voided' where transaction_id = %s", (tx,))
+        assert not state(shop, "C-2")["current"]
+        assert served(shop, "C-2")["recent_purchases"] == []
+        assert_ready_context_is_live(conn)
+
+
+def test_a_build_that_raced_a_sale_leaves_the_row_stale(db):
+    """The builder reads the customer while a sale is in flight, waits for the sale's lock and
+    writes what it read: the sale's higher version outlives it, so the old values are not served."""
+    with db.connect() as conn:
+        shop = Shop(conn)
+        shop.customer("C-3")
+        shop.sale("C-3", 20, 10, lines=[Line("SKU-R", 10, name="First")])
+        build(shop)
+        shop.sale("C-3", 10, 10, lines=[Line("SKU-R", 10, name="Second")])  # stale, committed
+        seller = db.connect(autocommit=False)
+        builder = db.connect()
+        try:
+            shop_in_flight = Shop(seller, _counter=100)
+            shop_in_flight.sale("C-3", 1, 10, lines=[Line("SKU-S", 10, name="In flight")])
+            result: dict = {}
+
+            def run_builder() -> None:
+                result["built"] = builder.execute("select conductor.refresh_customer_context()").fetchone()[0]
+
+            thread = threading.Thread(target=run_builder)
+            thread.start()
+            pid = builder.info.backend_pid
+            deadline = time.monotonic() + 60
+            while conn.execute(
+                "select wait_event_type is distinct from 'Lock' from pg_stat_activity where pid = %s", (pid,)
+            ).fetchone()[0]:
+                assert time.monotonic() < deadline, "the builder never waited for the sale's lock"
+                time.sleep(0.05)
+            seller.commit()
+            thread.join(60)
+            assert not thread.is_alive()
+            assert result["built"] == 1
+        finally:
+            seller.close()
+            builder.close()
+
+        row = state(shop, "C-3")
+        assert not row["current"], "the build read before the sale committed must not be served"
+        assert served(shop, "C-3")["recent_purchases"][0]["items"][0]["product_name"] == "In flight"
+        build(shop)
+        assert state(shop, "C-3")["current"]
+        assert_ready_context_is_live(conn)
+
+
+def test_rebuild_all_and_a_formula_revision_make_every_row_stale(db):
+    with db.connect() as conn:
+        shop = Shop(conn)
+        for n in range(3):
+            shop.customer(f"C-R{n}")
+            shop.sale(f"C-R{n}", 3, 10, lines=[Line("SKU-X", 10)])
+        assert build(shop) == 3
+        conn.execute("select conductor.rebuild_all()")
+        assert conn.execute(
+            "select count(*) from conductor.customer_context where built_version = version"
+        ).fetchone() == (0,)
+        assert build(shop) == 3
+
+        conn.execute("delete from conductor.derived_revisions where derived_table = 'customer_context'")
+        assert conn.execute("select conductor.converge_derived_formulas()").fetchone()[0] == {
+            "customer_context": "stale"
+        }
+        assert conn.execute(
+            "select count(*) from conductor.customer_context where built_version = version"
+        ).fetchone() == (0,)
+
+
+def test_the_builder_takes_a_bounded_batch_and_refuses_a_bad_limit(db):
+    with db.connect() as conn:
+        shop = Shop(conn)
+        for n in range(5):
+            shop.customer(f"C-B{n}")
+        assert conn.execute("select conductor.refresh_customer_context(2)").fetchone() == (2,)
+        assert conn.execute("select conductor.refresh_customer_context(null)").fetchone() == (3,)
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="p_limit"):
+            conn.execute("select conductor.refresh_customer_context(0)")
