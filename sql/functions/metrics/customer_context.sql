@@ -14,8 +14,33 @@ returns void
 volatile
 security invoker
 set search_path = pg_catalog, pg_temp
-language sql
+-- one small statement per sale: plans kept across calls, never re-planned per value
+set plan_cache_mode = force_generic_plan
+language plpgsql
 as $$
+declare
+    v_row record;
+begin
+    -- plpgsql rather than SQL: its plans are kept (a sale calls this twice).
+    if coalesce(cardinality(p_member_ids), 0) = 0 then
+        return;
+    end if;
+    if cardinality(p_member_ids) = 1 then
+        -- A POS sale: one customer, whose row exists; two key lookups at most.
+        select
+            x.xmin = pg_catalog.pg_current_xact_id()::xid and x.built_version <> x.version as done
+        into v_row
+        from conductor.customer_context as x
+        where x.customer_id = p_member_ids[1];
+        if found then
+            if not v_row.done then
+                update conductor.customer_context as x
+                set version = x.version + 1
+                where x.customer_id = p_member_ids[1];
+            end if;
+            return;
+        end if;
+    end if;
     insert into conductor.customer_context as x (customer_id)
     select distinct m.member_id
     from unnest(p_member_ids) as m (member_id)
@@ -23,8 +48,9 @@ as $$
     where exists (select from public.customers as c where c.member_id = m.member_id)
     order by m.member_id
     on conflict (customer_id) do update
-    set version = x.version + 1
-    where not (x.xmin = pg_catalog.pg_current_xact_id()::xid and x.built_version <> x.version);
+        set version = x.version + 1
+        where not (x.xmin = pg_catalog.pg_current_xact_id()::xid and x.built_version <> x.version);
+end
 $$;
 comment on function conductor.invalidate_customer_context(text[]) is
 'Marks these customers'' conductor.customer_context rows stale (raises version; creates the row if missing) '

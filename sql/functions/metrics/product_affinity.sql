@@ -253,6 +253,8 @@ returns text[]
 volatile
 security invoker
 set search_path = pg_catalog, pg_temp
+-- one small statement per sale: plans kept across calls, never re-planned per value
+set plan_cache_mode = force_generic_plan
 set jit = off
 language plpgsql
 as $$
@@ -316,19 +318,25 @@ begin
             or v_customer.total_refunds > 0 and exists (
                 select
                 from public.transactions as r
-                inner join public.transaction_items as i on r.transaction_id = i.transaction_id
                 where
                     r.customer_id = v_sale.customer_id
                     and r.status = 'completed'
                     and r.transaction_type = 'refund'
-                    and i.product_sku in (
-                        select l.product_sku
-                        from jsonb_to_recordset(p_lines) as l (transaction_id text, product_sku text)
-                        where l.transaction_id = v_transaction.transaction_id
-                    )
-                    and not exists (
-                        select from public.customer_product_affinity as a
-                        where a.customer_id = v_sale.customer_id and a.product_sku = i.product_sku
+                    and exists (
+                        select
+                        from public.transaction_items as i
+                        where
+                            i.transaction_id = r.transaction_id
+                            and i.product_sku = any(array(
+                                select l.product_sku
+                                from jsonb_to_recordset(p_lines) as l (transaction_id text, product_sku text)
+                                where
+                                    l.transaction_id = v_transaction.transaction_id
+                                    and not exists (
+                                        select from public.customer_product_affinity as a
+                                        where a.customer_id = v_sale.customer_id and a.product_sku = l.product_sku
+                                    )
+                            ))
                     )
             )
         then
