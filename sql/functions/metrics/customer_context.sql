@@ -6,8 +6,9 @@
 -- Reads: customers, public.customer_sms_context (its live columns). Writes: conductor.customer_context.
 
 -- Called by the maintenance triggers in the database transaction that changes the customers'
--- transactions, lines or derived rows. Rows are locked in member_id order, as the builder locks
--- them, so the two never deadlock. A row this transaction already made stale is not written again
+-- transactions, lines or derived rows, after their public.customers rows (customers first, then
+-- context, on every path). Rows are locked in member_id order, as the builder locks them, so the
+-- two never deadlock. A row this transaction already made stale is not written again
 -- (a POS sale's lines follow its transaction in the same database transaction).
 create function conductor.invalidate_customer_context(p_member_ids text[])
 returns void

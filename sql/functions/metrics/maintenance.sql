@@ -72,9 +72,6 @@ begin
         into v_deltas, v_staff;
 
         if v_deltas is not null then
-            perform conductor.invalidate_customer_context(
-                array(select d ->> 'customer_id' from jsonb_array_elements(v_deltas) as d)
-            );
             -- The common case, sales dated on or after the customer's last visit, is applied as
             -- deltas; a new visit day at the end changes no affinity row until the lines come.
             select * into v_appended from conductor.apply_appended_sales(v_deltas);
@@ -87,6 +84,11 @@ begin
                 perform conductor.refresh_visit_patterns(v_refreshed.visits_changed);
                 perform conductor.defer_affinity_refresh(v_refreshed.visits_changed);
             end if;
+            -- After the customers' rows, as on every other path: locks are taken customers first,
+            -- then their context, so two writers never wait on each other in opposite orders.
+            perform conductor.invalidate_customer_context(
+                array(select d ->> 'customer_id' from jsonb_array_elements(v_deltas) as d)
+            );
         end if;
         if v_staff is not null then
             perform conductor.apply_staff_deltas(v_staff);
@@ -283,7 +285,7 @@ begin
     -- The AI context shows every line of the last sales, with or without a sku.
     if tg_op <> 'DELETE' then
         perform conductor.invalidate_customer_context(array(
-            select t.customer_id from public.transactions as t
+            select distinct t.customer_id from public.transactions as t
             where
                 t.transaction_id in (select n.transaction_id from new_rows as n)
                 and t.customer_id is not null
@@ -292,7 +294,7 @@ begin
     end if;
     if tg_op <> 'INSERT' then
         perform conductor.invalidate_customer_context(array(
-            select t.customer_id from public.transactions as t
+            select distinct t.customer_id from public.transactions as t
             where
                 t.transaction_id in (select o.transaction_id from old_rows as o)
                 and t.customer_id is not null
