@@ -4,7 +4,9 @@ Conductor: `select * from public.get_customer_insights(phone_number => $1)`.
 Seeds: `select * from seed_baseline.customer_sms_context where phone = $1` (their view).
 Both as server-side prepared statements, each on its own connection over the server's Unix
 socket, for the same sample of phone numbers: random customers plus the heaviest histories.
-Latency is wall time from sending the execute to having fetched every row. Before it, the
+Latency is wall time from sending the execute to having fetched every row; a prepared
+`select $1::text` on a third connection, interleaved, gives the floor any call has on this
+machine (the round trip). Before it, the
 package's per-minute job is brought up to date (untimed), as it is on a live server a minute
 after the load.
 """
@@ -20,6 +22,9 @@ from bench import package, stats
 
 CONDUCTOR_SQL = "select * from public.get_customer_insights(phone_number => %s)"
 BASELINE_SQL = "select * from seed_baseline.customer_sms_context where phone = %s"
+# The floor: a prepared statement that does nothing but return its argument, on a third
+# connection, interleaved with the two others (what any call costs on this machine).
+FLOOR_SQL = "select %s::text"
 
 
 def sample_phones(conn: psycopg.Connection, random_count: int, heaviest: int, seed: int = 3) -> dict:
@@ -70,6 +75,7 @@ def run(url: str, random_count: int, heaviest: int, runs: int, budget_s: float =
         psycopg.connect(url, autocommit=True) as admin,
         psycopg.connect(url, autocommit=True, prepare_threshold=0) as conductor,
         psycopg.connect(url, autocommit=True, prepare_threshold=0) as baseline,
+        psycopg.connect(url, autocommit=True, prepare_threshold=0) as floor,
     ):
         package.require(admin, package.INSIGHTS)
         caught_up = package.catch_up_minute_jobs(admin)
@@ -88,7 +94,7 @@ def run(url: str, random_count: int, heaviest: int, runs: int, budget_s: float =
             empty += n == 0
             _timed(baseline, BASELINE_SQL, phone)
             warmed += 1
-        passes: dict[str, list[list[float]]] = {"conductor": [], "baseline": []}
+        passes: dict[str, list[list[float]]] = {"conductor": [], "baseline": [], "floor": []}
         heavy_samples: dict[str, list[float]] = {"conductor": [], "baseline": []}
         per_pass = budget_s * 0.9 / runs
         complete = True
@@ -96,7 +102,7 @@ def run(url: str, random_count: int, heaviest: int, runs: int, budget_s: float =
             rest = [p for p in phones if p not in heavy]
             rng.shuffle(rest)
             order = [p for p in phones if p in heavy] + rest
-            c_pass, b_pass = [], []
+            c_pass, b_pass, f_pass = [], [], []
             deadline = time.perf_counter() + per_pass
             for phone in order:
                 if time.perf_counter() > deadline:
@@ -104,13 +110,16 @@ def run(url: str, random_count: int, heaviest: int, runs: int, budget_s: float =
                     break
                 c_ms, _ = _timed(conductor, CONDUCTOR_SQL, phone)
                 b_ms, _ = _timed(baseline, BASELINE_SQL, phone)
+                f_ms, _ = _timed(floor, FLOOR_SQL, phone)
                 c_pass.append(c_ms)
                 b_pass.append(b_ms)
+                f_pass.append(f_ms)
                 if phone in heavy:
                     heavy_samples["conductor"].append(c_ms)
                     heavy_samples["baseline"].append(b_ms)
             passes["conductor"].append(c_pass)
             passes["baseline"].append(b_pass)
+            passes["floor"].append(f_pass)
     result: dict = {
         "sample": len(phones),
         "heaviest_count": len(heavy),
@@ -128,6 +137,6 @@ def run(url: str, random_count: int, heaviest: int, runs: int, budget_s: float =
             "p50_ms": stats.median([stats.percentile(c, 50) for c in chunks]),
             "p99_ms": stats.median([stats.percentile(c, 99) for c in chunks]),
             "max_ms": max(max(c) for c in chunks),
-            "heaviest_p50_ms": stats.percentile(heavy_samples[side], 50) if heavy_samples[side] else None,
+            "heaviest_p50_ms": stats.percentile(heavy_samples[side], 50) if heavy_samples.get(side) else None,
         }
     return result

@@ -162,12 +162,14 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
                 f", cut to {min(ins['calls_per_pass']):,} calls per pass (heaviest first) by its "
                 f"{ins['budget_s']:g} s time budget"
             )
+        floor = ins.get("floor")
         rows.append(
             Row(
                 "3",
                 f"{what}: p50",
                 label,
-                fmt_ms(c["p50_ms"]),
+                fmt_ms(c["p50_ms"])
+                + (f" (a prepared `select $1::text`: p50 {fmt_ms(floor['p50_ms'])})" if floor else ""),
                 f"customer_sms_context view {fmt_ms(b['p50_ms'])}",
                 "< 0.3 ms and below the seeds' view" + seed_target,
                 c["p50_ms"] < 0.3 and c["p50_ms"] < b["p50_ms"],
