@@ -73,7 +73,12 @@ where l.lead_status not in ('converted', 'lost');
 comment on view conductor.open_leads is
 'Leads that are not converted or lost, with the jsonb object the API returns for each (lead).';
 
-create view public.customer_sms_context as
+-- The columns of public.customer_sms_context that do not walk the customer's history: identity,
+-- totals, tier, churn and RFM as of today, visit rhythm, lifetime value, opt-out state, open lead.
+-- public.customer_sms_context adds the history-dependent ones; get_customer_insights reads this
+-- view beside a current conductor.customer_context row, so its plan carries none of the live
+-- subqueries. store_time_zone is here for the live columns and is not part of the API.
+create view conductor.customer_sms_context_core as
 select
     c.member_id,
     c.name,
@@ -107,6 +112,88 @@ select
     vp.predicted_next_visit_rounded,
     -- seed 000's last_visit_deviation_days as of today
     c.as_of_date - vp.predicted_next_visit_rounded as days_late,
+    c.last_visited as last_purchase_date,
+    exists(
+        select from conductor.opt_outs as o
+        where o.phone_number = c.phone
+    ) as opted_out,
+    (
+        select o.opted_out_at from conductor.opt_outs as o
+        where o.phone_number = c.phone
+    ) as opted_out_at,
+    (
+        select
+            jsonb_build_object(
+                'flagged_at', r.flagged_at, 'message_id', r.source_message_id, 'matched_phrase', r.matched_phrase,
+                'marketing_suspended', true
+            )
+        from conductor.opt_out_reviews as r
+        where r.phone_number = c.phone and r.resolved_at is null
+    ) as opt_out_review,
+    (
+        select ol.lead
+        from conductor.open_leads as ol
+        where ol.phone_number = c.phone or ol.customer_id = c.member_id
+        order by ol.updated_at desc, ol.id desc
+        limit 1
+    ) as open_lead,
+    case
+        when c.phone is not null
+            then (
+                select count(*)::integer from public.customers as c2
+                where c2.phone = c.phone
+            )
+    end as customers_sharing_phone,
+    c.as_of_date,
+    -- Lifetime value (BG/NBD and Gamma-Gamma, public.customer_lifetime_value), as of the last fit.
+    lv.p_alive,
+    lv.expected_visits_30d,
+    lv.expected_visits_90d,
+    lv.expected_spend_per_visit,
+    lv.expected_value_12m,
+    lv.as_of_date as lifetime_value_as_of,
+    c.store_time_zone
+-- One scan of customers (through the scores view), so a filter on phone or member_id reaches it.
+from conductor.customer_scores as c
+left join public.customer_visit_patterns as vp on c.member_id = vp.customer_id
+left join public.customer_lifetime_value as lv on c.member_id = lv.customer_id;
+comment on view conductor.customer_sms_context_core is
+'public.customer_sms_context without its history-dependent columns (favorite_products, recent_purchases, '
+'favorite_category, preferred_location, preferred_budtender, last_purchase_at), plus store_time_zone.';
+
+create view public.customer_sms_context as
+select
+    c.member_id,
+    c.name,
+    c.phone,
+    c.email,
+    c.customer_type,
+    c.member_group,
+    c.loyalty_points,
+    c.vip_status,
+    c.churn_risk,
+    c.days_since_last_visit,
+    c.rfm_recency,
+    c.rfm_frequency,
+    c.rfm_monetary,
+    c.lead_score,
+    c.lead_segment,
+    c.total_visits,
+    c.total_sales,
+    c.total_refunds,
+    c.gross_sales,
+    c.gross_refunds,
+    c.avg_sale_value,
+    c.lifetime_value,
+    c.date_joined,
+    c.first_visited,
+    c.last_visited,
+    c.avg_days_between_visits,
+    c.visit_consistency_score,
+    c.visit_regularity_score,
+    c.predicted_next_visit,
+    c.predicted_next_visit_rounded,
+    c.days_late,
     -- Arrays in their subquery's order (to_jsonb(array((...))), [] when empty; the inner parentheses
     -- keep the linter's parser on track) rather than ordered aggregates: the rows already come in
     -- that order from the indexes, so nothing is sorted twice. The catalogue is read only for lines
@@ -275,7 +362,7 @@ select
                 limit 1
             )
     end as preferred_budtender,
-    c.last_visited as last_purchase_date,
+    c.last_purchase_date,
     case
         when cx.customer_id is not null then cx.last_purchase_at
         else
@@ -285,49 +372,20 @@ select
                 where t.customer_id = c.member_id and t.status = 'completed' and t.transaction_type = 'sale'
             )
     end as last_purchase_at,
-    exists(
-        select from conductor.opt_outs as o
-        where o.phone_number = c.phone
-    ) as opted_out,
-    (
-        select o.opted_out_at from conductor.opt_outs as o
-        where o.phone_number = c.phone
-    ) as opted_out_at,
-    (
-        select
-            jsonb_build_object(
-                'flagged_at', r.flagged_at, 'message_id', r.source_message_id, 'matched_phrase', r.matched_phrase,
-                'marketing_suspended', true
-            )
-        from conductor.opt_out_reviews as r
-        where r.phone_number = c.phone and r.resolved_at is null
-    ) as opt_out_review,
-    (
-        select ol.lead
-        from conductor.open_leads as ol
-        where ol.phone_number = c.phone or ol.customer_id = c.member_id
-        order by ol.updated_at desc, ol.id desc
-        limit 1
-    ) as open_lead,
-    case
-        when c.phone is not null
-            then (
-                select count(*)::integer from public.customers as c2
-                where c2.phone = c.phone
-            )
-    end as customers_sharing_phone,
+    c.opted_out,
+    c.opted_out_at,
+    c.opt_out_review,
+    c.open_lead,
+    c.customers_sharing_phone,
     c.as_of_date,
-    -- Lifetime value (BG/NBD and Gamma-Gamma, public.customer_lifetime_value), as of the last fit.
-    lv.p_alive,
-    lv.expected_visits_30d,
-    lv.expected_visits_90d,
-    lv.expected_spend_per_visit,
-    lv.expected_value_12m,
-    lv.as_of_date as lifetime_value_as_of
--- One scan of customers (through the scores view), so a filter on phone or member_id reaches it.
-from conductor.customer_scores as c
-left join public.customer_visit_patterns as vp on c.member_id = vp.customer_id
-left join public.customer_lifetime_value as lv on c.member_id = lv.customer_id
+    c.p_alive,
+    c.expected_visits_30d,
+    c.expected_visits_90d,
+    c.expected_spend_per_visit,
+    c.expected_value_12m,
+    c.lifetime_value_as_of
+-- The core's one scan of customers, so a filter on phone or member_id reaches it.
+from conductor.customer_sms_context_core as c
 -- The history-dependent columns ready-made when current (conductor.customer_context), live otherwise.
 left join conductor.customer_context as cx on c.member_id = cx.customer_id and cx.built_version = cx.version;
 

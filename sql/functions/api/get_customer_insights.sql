@@ -1,7 +1,8 @@
 -- RPC for the inbound-SMS responder: everything the AI needs about the sender in one call.
 -- Several customers may share a phone: conductor.customer_for_phone picks the most recent visitor
 -- (the rule leads and messages use) and customers_sharing_phone says how many there are.
--- Reads: customer_sms_context, customers, conductor.opt_outs, conductor.open_leads.
+-- Reads: conductor.customer_sms_context_core and conductor.customer_context (a built row), else
+-- customer_sms_context; customers, conductor.opt_outs, conductor.open_leads.
 create function public.get_customer_insights(phone_number text)
 returns jsonb
 stable
@@ -39,10 +40,34 @@ begin
         );
     end if;
 
-    select to_jsonb(v) into v_context
-    from public.customer_sms_context as v
-    where v.member_id = v_member_id;
-    return jsonb_build_object('found', true, 'phone_number', v_phone) || v_context;
+    -- The history-dependent columns ready-made (a current conductor.customer_context row) beside the
+    -- core columns: the same values the view serves, without the view's live subqueries in the plan.
+    select
+        (
+            to_jsonb(k)
+            || jsonb_build_object(
+                'found', true,
+                'phone_number', v_phone,
+                'favorite_products', x.favorite_products,
+                'recent_purchases', x.recent_purchases,
+                'favorite_category', x.favorite_category,
+                'preferred_location', x.preferred_location,
+                'preferred_budtender', x.preferred_budtender,
+                'last_purchase_at', x.last_purchase_at
+            )
+        ) - 'store_time_zone'
+    into v_context
+    from conductor.customer_sms_context_core as k
+    inner join conductor.customer_context as x
+        on k.member_id = x.customer_id and x.built_version = x.version
+    where k.member_id = v_member_id;
+    if not found then
+        -- Not built yet (a sale in the last minute): the view computes those columns live.
+        select jsonb_build_object('found', true, 'phone_number', v_phone) || to_jsonb(v) into v_context
+        from public.customer_sms_context as v
+        where v.member_id = v_member_id;
+    end if;
+    return v_context;
 end
 $$;
 comment on function public.get_customer_insights(text) is

@@ -2,9 +2,10 @@
 -- customer_sms_context has for the customer with that phone (any common US format), picks the
 -- most recent visitor when several share it and says how many do, answers an unknown phone with
 -- {"found": false, ...} (still with opt-out state and open lead), and rejects a missing or
--- malformed phone with 22023 naming phone_number.
+-- malformed phone with 22023 naming phone_number. The answer is the same whether the customer's
+-- ready-made context is stale (computed live) or current (read from conductor.customer_context).
 begin;
-select plan(11);
+select plan(15);
 
 create function pg_temp.at(p_days_ago integer)
 returns timestamptz language sql as $$
@@ -32,6 +33,31 @@ select is(
         where v.member_id = 'GI-SOLO'
     ),
     'the answer is found = true plus the customer''s customer_sms_context row'
+);
+select is(
+    (
+        select x.built_version = x.version from conductor.customer_context as x
+        where x.customer_id = 'GI-SOLO'
+    ),
+    false,
+    'before a build, the context is stale (the answer above was computed live)'
+);
+select cmp_ok(conductor.refresh_customer_context(), '>=', 3, 'the builder builds the new customers'' context');
+select is(
+    public.get_customer_insights('+16195550402') - 'as_of_date',
+    (
+        select jsonb_build_object('found', true, 'phone_number', '+16195550402') || to_jsonb(v) - 'as_of_date'
+        from public.customer_sms_context as v
+        where v.member_id = 'GI-SOLO'
+    ),
+    'once built, the answer read from the ready-made row is the same'
+);
+select set_eq(
+    $$select jsonb_object_keys(public.get_customer_insights('+16195550402'))$$,
+    $$select a.attname::text from pg_catalog.pg_attribute as a
+      where a.attrelid = 'public.customer_sms_context'::regclass and a.attnum > 0 and not a.attisdropped
+      union all select 'found' union all select 'phone_number'$$,
+    'its keys: found, phone_number and exactly the columns of customer_sms_context'
 );
 select results_eq(
     $$select r ->> 'member_id', (r ->> 'customers_sharing_phone')::integer, (r ->> 'days_since_last_visit')::integer
