@@ -154,6 +154,59 @@ comment on materialized view conductor.score_bands is
 '*_bands views, refreshed when a threshold table changes.';
 analyze conductor.score_bands;
 
+-- The same bands as sorted steps, one row for all kinds, so that scoring a customer is an array
+-- search (width_bucket) per dimension instead of a join per dimension. floors holds each band's
+-- lower end in ascending order; labels / scores hold, at position 1, the band below every floor
+-- (the one unbounded below, or null when values below the first floor have no band) and at
+-- position i + 1 the band starting at floors[i], so a value v falls in labels[width_bucket(v,
+-- floors) + 1]. Recency bands include their upper end (days <= bound) and are stepped on the
+-- negated days. This equals the @> lookup on conductor.score_bands because each kind's bands
+-- are contiguous by construction (each ends where the next begins); a pgTAP test proves it.
+create materialized view conductor.score_band_steps as
+with steps as (
+    select
+        b.kind,
+        case when b.kind = 'recency' then -upper(b.bounds) else lower(b.bounds) end as floor,
+        b.label,
+        b.score
+    from conductor.score_bands as b
+    where not isempty(b.bounds)
+),
+
+per_kind as (
+    select
+        s.kind,
+        coalesce(array_agg(s.floor order by s.floor) filter (where s.floor is not null), '{}') as floors,
+        array[max(s.label) filter (where s.floor is null)]
+        || coalesce(array_agg(s.label order by s.floor) filter (where s.floor is not null), '{}') as labels,
+        array[max(s.score) filter (where s.floor is null)]
+        || coalesce(array_agg(s.score order by s.floor) filter (where s.floor is not null), '{}') as scores
+    from steps as s
+    group by s.kind
+)
+
+-- Aggregates without grouping: exactly one row, even with no bands at all.
+select
+    coalesce(max(k.floors) filter (where k.kind = 'vip'), '{}') as vip_floors,
+    coalesce(max(k.labels) filter (where k.kind = 'vip'), '{null}') as vip_tiers,
+    coalesce(max(k.floors) filter (where k.kind = 'churn'), '{}') as churn_floors,
+    coalesce(max(k.labels) filter (where k.kind = 'churn'), '{null}') as churn_levels,
+    coalesce(max(k.floors) filter (where k.kind = 'recency'), '{}') as recency_floors,
+    coalesce(max(k.scores) filter (where k.kind = 'recency'), '{null}') as recency_scores,
+    coalesce(max(k.floors) filter (where k.kind = 'frequency'), '{}') as frequency_floors,
+    coalesce(max(k.scores) filter (where k.kind = 'frequency'), '{null}') as frequency_scores,
+    coalesce(max(k.floors) filter (where k.kind = 'monetary'), '{}') as monetary_floors,
+    coalesce(max(k.scores) filter (where k.kind = 'monetary'), '{null}') as monetary_scores,
+    coalesce(max(k.floors) filter (where k.kind = 'segment'), '{}') as segment_floors,
+    coalesce(max(k.labels) filter (where k.kind = 'segment'), '{null}') as segment_labels
+from per_kind as k;
+comment on materialized view conductor.score_band_steps is
+'conductor.score_bands as one row of sorted steps per kind: <kind>_floors ascending, and the tier, level, '
+'score or segment of a value v at position width_bucket(v, floors) + 1 (recency on -days). Refreshed '
+'with conductor.score_bands.';
+-- Statistics say one row, so plans that join it stay small (and out of JIT).
+analyze conductor.score_band_steps;
+
 create view conductor.customer_scores as
 with clock as (
     -- The store's today, as conductor.store_today() (read here as a relation: service_role reads
@@ -187,13 +240,13 @@ select
     clock.today as as_of_date,
     clock.store_time_zone,
     d.days as days_since_last_visit,
-    vt.label as vip_status,
-    cl.label as churn_risk,
-    rr.score as rfm_recency,
-    rf.score as rfm_frequency,
-    rm.score as rfm_monetary,
+    st.vip_tiers[width_bucket(c.total_visits::numeric, st.vip_floors) + 1] as vip_status,
+    st.churn_levels[width_bucket(d.days::numeric, st.churn_floors) + 1] as churn_risk,
+    r.recency as rfm_recency,
+    r.frequency as rfm_frequency,
+    r.monetary as rfm_monetary,
     ls.lead_score,
-    sg.label as lead_segment
+    st.segment_labels[width_bucket(ls.lead_score::numeric, st.segment_floors) + 1] as lead_segment
 from public.customers as c
 cross join clock
 -- greatest() skips nulls: without a visit there are no days since it
@@ -201,16 +254,18 @@ cross join
     lateral (
         select case when c.last_visited is not null then greatest(clock.today - c.last_visited, 0) end as days
     ) as d
-left join conductor.score_bands as vt on vt.kind = 'vip' and vt.bounds @> c.total_visits::numeric
-left join conductor.score_bands as cl on cl.kind = 'churn' and cl.bounds @> d.days::numeric
-left join conductor.score_bands as rr
-    on rr.kind = 'recency' and rr.bounds @> coalesce(d.days::numeric, 'Infinity'::numeric)
-left join conductor.score_bands as rf on rf.kind = 'frequency' and rf.bounds @> c.total_sales::numeric
-left join conductor.score_bands as rm on rm.kind = 'monetary' and rm.bounds @> c.lifetime_value
-cross join lateral (select (3 * rr.score + 2 * rf.score + rm.score)::smallint as lead_score) as ls
-left join conductor.score_bands as sg on sg.kind = 'segment' and sg.bounds @> ls.lead_score::numeric;
+cross join conductor.score_band_steps as st
+cross join
+    lateral (
+        select
+            st.recency_scores[width_bucket(-coalesce(d.days::numeric, 'Infinity'::numeric), st.recency_floors) + 1]
+                as recency,
+            st.frequency_scores[width_bucket(c.total_sales::numeric, st.frequency_floors) + 1] as frequency,
+            st.monetary_scores[width_bucket(c.lifetime_value, st.monetary_floors) + 1] as monetary
+    ) as r
+cross join lateral (select (3 * r.recency + 2 * r.frequency + r.monetary)::smallint as lead_score) as ls;
 comment on view conductor.customer_scores is
 'Per customer (its identity and stored totals, then computed from those against the store''s today): '
 'days_since_last_visit, vip_status, '
 'churn_risk (null without visits), rfm_recency/frequency/monetary, lead_score = 3R + 2F + M and '
-'lead_segment, by the threshold tables (through conductor.score_bands).';
+'lead_segment, by the threshold tables (through conductor.score_band_steps).';

@@ -91,31 +91,33 @@ begin
         where c.member_id in (select m.member_id from unnest(p_member_ids) as m (member_id))
     ),
 
-    -- The new totals scored by the threshold bands, joined exactly as conductor.customer_scores
-    -- joins the stored totals (one write per customer instead of totals first, scores after).
+    -- The new totals scored by the threshold steps exactly as conductor.customer_scores scores the
+    -- stored totals (one write per customer instead of totals first, scores after).
     computed as (
         select
             m.*,
             d.days as days_since_last_visit,
-            vt.label as vip_status,
-            cl.label as churn_risk,
-            rr.score as rfm_recency,
-            rf.score as rfm_frequency,
-            rm.score as rfm_monetary,
+            st.vip_tiers[width_bucket(m.total_visits::numeric, st.vip_floors) + 1] as vip_status,
+            st.churn_levels[width_bucket(d.days::numeric, st.churn_floors) + 1] as churn_risk,
+            r.recency as rfm_recency,
+            r.frequency as rfm_frequency,
+            r.monetary as rfm_monetary,
             ls.lead_score,
-            sg.label as lead_segment
+            st.segment_labels[width_bucket(ls.lead_score::numeric, st.segment_floors) + 1] as lead_segment
         from totals as m
         cross join lateral (
             select case when m.last_visited is not null then greatest(v_today - m.last_visited, 0) end as days
         ) as d
-        left join conductor.score_bands as vt on vt.kind = 'vip' and vt.bounds @> m.total_visits::numeric
-        left join conductor.score_bands as cl on cl.kind = 'churn' and cl.bounds @> d.days::numeric
-        left join conductor.score_bands as rr
-            on rr.kind = 'recency' and rr.bounds @> coalesce(d.days::numeric, 'Infinity'::numeric)
-        left join conductor.score_bands as rf on rf.kind = 'frequency' and rf.bounds @> m.total_sales::numeric
-        left join conductor.score_bands as rm on rm.kind = 'monetary' and rm.bounds @> m.lifetime_value
-        cross join lateral (select (3 * rr.score + 2 * rf.score + rm.score)::smallint as lead_score) as ls
-        left join conductor.score_bands as sg on sg.kind = 'segment' and sg.bounds @> ls.lead_score::numeric
+        cross join conductor.score_band_steps as st
+        cross join lateral (
+            select
+                st.recency_scores[
+                    width_bucket(-coalesce(d.days::numeric, 'Infinity'::numeric), st.recency_floors) + 1
+                ] as recency,
+                st.frequency_scores[width_bucket(m.total_sales::numeric, st.frequency_floors) + 1] as frequency,
+                st.monetary_scores[width_bucket(m.lifetime_value, st.monetary_floors) + 1] as monetary
+        ) as r
+        cross join lateral (select (3 * r.recency + 2 * r.frequency + r.monetary)::smallint as lead_score) as ls
     ),
 
     updated as (
@@ -176,7 +178,7 @@ end
 $$;
 comment on function conductor.refresh_customers(text[]) is
 'Recomputes every metric column of these customers from their completed transactions (tiers, churn and '
-'RFM through conductor.score_bands) and writes the rows whose values changed. Returns how many rows '
+'RFM through conductor.score_band_steps) and writes the rows whose values changed. Returns how many rows '
 'changed and which customers'' visit days changed.';
 
 -- Writes conductor.customer_scores into every customer's row where it differs (no filter: a
@@ -357,24 +359,24 @@ begin
 
         -- Scored exactly as conductor.refresh_customers scores its recomputed totals.
         select
-            vt.label as vip_status,
-            cl.label as churn_risk,
-            rr.score as rfm_recency,
-            rf.score as rfm_frequency,
-            rm.score as rfm_monetary,
+            st.vip_tiers[width_bucket(v_total_visits::numeric, st.vip_floors) + 1] as vip_status,
+            st.churn_levels[width_bucket(v_days_since::numeric, st.churn_floors) + 1] as churn_risk,
+            r.recency as rfm_recency,
+            r.frequency as rfm_frequency,
+            r.monetary as rfm_monetary,
             ls.lead_score,
-            sg.label as lead_segment
+            st.segment_labels[width_bucket(ls.lead_score::numeric, st.segment_floors) + 1] as lead_segment
         into v_scores
-        from (select 1) as one (x)
-        left join conductor.score_bands as vt on vt.kind = 'vip' and vt.bounds @> v_total_visits::numeric
-        left join conductor.score_bands as cl on cl.kind = 'churn' and cl.bounds @> v_days_since::numeric
-        left join conductor.score_bands as rr
-            on rr.kind = 'recency' and rr.bounds @> coalesce(v_days_since::numeric, 'Infinity'::numeric)
-        left join conductor.score_bands as rf on rf.kind = 'frequency' and rf.bounds @> v_total_sales::numeric
-        left join conductor.score_bands as rm
-            on rm.kind = 'monetary' and rm.bounds @> (v_gross_sales - v_gross_refunds)
-        cross join lateral (select (3 * rr.score + 2 * rf.score + rm.score)::smallint as lead_score) as ls
-        left join conductor.score_bands as sg on sg.kind = 'segment' and sg.bounds @> ls.lead_score::numeric;
+        from conductor.score_band_steps as st
+        cross join lateral (
+            select
+                st.recency_scores[
+                    width_bucket(-coalesce(v_days_since::numeric, 'Infinity'::numeric), st.recency_floors) + 1
+                ] as recency,
+                st.frequency_scores[width_bucket(v_total_sales::numeric, st.frequency_floors) + 1] as frequency,
+                st.monetary_scores[width_bucket(v_gross_sales - v_gross_refunds, st.monetary_floors) + 1] as monetary
+        ) as r
+        cross join lateral (select (3 * r.recency + 2 * r.frequency + r.monetary)::smallint as lead_score) as ls;
 
         update public.customers as c
         set

@@ -396,6 +396,8 @@ as $$
 begin
     refresh materialized view conductor.score_bands;
     analyze conductor.score_bands;
+    refresh materialized view conductor.score_band_steps;
+    analyze conductor.score_band_steps;
     perform conductor.refresh_scores();
     return null;
 end

@@ -22,6 +22,8 @@ begin
     -- Thresholds edited with triggers off would otherwise never reach the cached bands.
     refresh materialized view conductor.score_bands;
     analyze conductor.score_bands;
+    refresh materialized view conductor.score_band_steps;
+    analyze conductor.score_band_steps;
     v_customers := conductor.refresh_scores();
     v_patterns := conductor.refresh_visit_deviation();
     if v_customers > 0 then

@@ -24,6 +24,8 @@ begin
 
     refresh materialized view conductor.score_bands;
     analyze conductor.score_bands;
+    refresh materialized view conductor.score_band_steps;
+    analyze conductor.score_band_steps;
     v_member_ids := array(select c.member_id from public.customers as c order by c.member_id);
     select r.changed_rows into v_customers from conductor.refresh_customers(v_member_ids) as r;
     v_patterns := conductor.refresh_visit_patterns(v_member_ids);
