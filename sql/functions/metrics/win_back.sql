@@ -6,6 +6,9 @@ returns boolean
 volatile
 security invoker
 set search_path = pg_catalog, pg_temp
+-- the queue's live fallbacks are costed per row, which would trigger JIT compilation (seconds)
+-- for a query that runs in a few hundred milliseconds
+set jit = off
 language plpgsql
 as $$
 begin
@@ -31,6 +34,7 @@ returns void
 volatile
 security invoker
 set search_path = pg_catalog, pg_temp
+set jit = off
 language plpgsql
 as $$
 begin
