@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -71,4 +72,17 @@ def login_role(pg_cluster) -> Iterator:
 
     yield create
     for name in reversed(created):
+        _wait_for_sessions_to_end(pg_cluster, name)
         pg_cluster.psql(f'drop role "{name}"')
+
+
+def _wait_for_sessions_to_end(pg_cluster, role: str, timeout: float = 120.0) -> None:
+    """A closed connection's server process may still be removing its temporary objects, which
+    the role owns and which would stop DROP ROLE: end any session of the role and wait until
+    none is left (a process leaves pg_stat_activity only after its temporary objects are gone)."""
+    pg_cluster.psql(f"select pg_terminate_backend(pid) from pg_stat_activity where usename = '{role}'")
+    deadline = time.monotonic() + timeout
+    while pg_cluster.psql(f"select count(*) from pg_stat_activity where usename = '{role}'").strip() != "0":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"sessions of {role} still open after {timeout:g} s")
+        time.sleep(0.1)
