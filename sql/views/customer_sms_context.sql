@@ -77,7 +77,7 @@ comment on view conductor.open_leads is
 -- totals, tier, churn and RFM as of today, visit rhythm, lifetime value, opt-out state, open lead.
 -- public.customer_sms_context adds the history-dependent ones; get_customer_insights reads this
 -- view beside a current conductor.customer_context row, so its plan carries none of the live
--- subqueries. store_time_zone is here for the live columns and is not part of the API.
+-- subqueries.
 create view conductor.customer_sms_context_core as
 select
     c.member_id,
@@ -151,49 +151,18 @@ select
     lv.expected_visits_90d,
     lv.expected_spend_per_visit,
     lv.expected_value_12m,
-    lv.as_of_date as lifetime_value_as_of,
-    c.store_time_zone
+    lv.as_of_date as lifetime_value_as_of
 -- One scan of customers (through the scores view), so a filter on phone or member_id reaches it.
 from conductor.customer_scores as c
 left join public.customer_visit_patterns as vp on c.member_id = vp.customer_id
 left join public.customer_lifetime_value as lv on c.member_id = lv.customer_id;
 comment on view conductor.customer_sms_context_core is
 'public.customer_sms_context without its history-dependent columns (favorite_products, recent_purchases, '
-'favorite_category, preferred_location, preferred_budtender, last_purchase_at), plus store_time_zone.';
+'favorite_category, preferred_location, preferred_budtender, last_purchase_at), which follow its columns there.';
 
 create view public.customer_sms_context as
 select
-    c.member_id,
-    c.name,
-    c.phone,
-    c.email,
-    c.customer_type,
-    c.member_group,
-    c.loyalty_points,
-    c.vip_status,
-    c.churn_risk,
-    c.days_since_last_visit,
-    c.rfm_recency,
-    c.rfm_frequency,
-    c.rfm_monetary,
-    c.lead_score,
-    c.lead_segment,
-    c.total_visits,
-    c.total_sales,
-    c.total_refunds,
-    c.gross_sales,
-    c.gross_refunds,
-    c.avg_sale_value,
-    c.lifetime_value,
-    c.date_joined,
-    c.first_visited,
-    c.last_visited,
-    c.avg_days_between_visits,
-    c.visit_consistency_score,
-    c.visit_regularity_score,
-    c.predicted_next_visit,
-    c.predicted_next_visit_rounded,
-    c.days_late,
+    c.*,
     -- Arrays in their subquery's order (to_jsonb(array((...))), [] when empty; the inner parentheses
     -- keep the linter's parser on track) rather than ordered aggregates: the rows already come in
     -- that order from the indexes, so nothing is sorted twice. The catalogue is read only for lines
@@ -266,7 +235,12 @@ select
                         jsonb_build_object(
                             'transaction_id', t.transaction_id,
                             'purchased_at', t.date,
-                            'purchase_date', (t.date at time zone c.store_time_zone)::date,
+                            'purchase_date', (
+                                t.date at time zone (
+                                    select z.value #>> '{}' from conductor.settings as z
+                                    where z.key = 'store_time_zone'
+                                )
+                            )::date,
                             'shop_location', t.shop_location,
                             'staff_name', t.staff_name,
                             'total_amount', t.total_amount,
@@ -362,7 +336,6 @@ select
                 limit 1
             )
     end as preferred_budtender,
-    c.last_purchase_date,
     case
         when cx.customer_id is not null then cx.last_purchase_at
         else
@@ -371,19 +344,7 @@ select
                 from public.transactions as t
                 where t.customer_id = c.member_id and t.status = 'completed' and t.transaction_type = 'sale'
             )
-    end as last_purchase_at,
-    c.opted_out,
-    c.opted_out_at,
-    c.opt_out_review,
-    c.open_lead,
-    c.customers_sharing_phone,
-    c.as_of_date,
-    c.p_alive,
-    c.expected_visits_30d,
-    c.expected_visits_90d,
-    c.expected_spend_per_visit,
-    c.expected_value_12m,
-    c.lifetime_value_as_of
+    end as last_purchase_at
 -- The core's one scan of customers, so a filter on phone or member_id reaches it.
 from conductor.customer_sms_context_core as c
 -- The history-dependent columns ready-made when current (conductor.customer_context), live otherwise.

@@ -43,19 +43,17 @@ begin
     -- The history-dependent columns ready-made (a current conductor.customer_context row) beside the
     -- core columns: the same values the view serves, without the view's live subqueries in the plan.
     select
-        (
-            to_jsonb(k)
-            || jsonb_build_object(
-                'found', true,
-                'phone_number', v_phone,
-                'favorite_products', x.favorite_products,
-                'recent_purchases', x.recent_purchases,
-                'favorite_category', x.favorite_category,
-                'preferred_location', x.preferred_location,
-                'preferred_budtender', x.preferred_budtender,
-                'last_purchase_at', x.last_purchase_at
-            )
-        ) - 'store_time_zone'
+        to_jsonb(k)
+        || jsonb_build_object(
+            'found', true,
+            'phone_number', v_phone,
+            'favorite_products', x.favorite_products,
+            'recent_purchases', x.recent_purchases,
+            'favorite_category', x.favorite_category,
+            'preferred_location', x.preferred_location,
+            'preferred_budtender', x.preferred_budtender,
+            'last_purchase_at', x.last_purchase_at
+        )
     into v_context
     from conductor.customer_sms_context_core as k
     inner join conductor.customer_context as x
