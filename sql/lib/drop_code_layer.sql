@@ -6,6 +6,7 @@
 do $drop$
 declare
     v_object record;
+    v_statement text;
 begin
     for v_object in
         select object_kind, object_identity
@@ -20,28 +21,28 @@ begin
         );
     end loop;
 
-    for v_object in
-        select c.oid::regclass::text as identity, c.relkind
+    -- Every statement is written before the first runs: a cascade may drop objects listed later,
+    -- whose names could no longer be looked up from their oids.
+    foreach v_statement in array array(
+        select
+            format(
+                'drop %s if exists %s cascade',
+                case c.relkind when 'v' then 'view' else 'materialized view' end,
+                c.oid::regclass::text
+            )
         from pg_catalog.pg_class as c
         where c.relnamespace = 'conductor'::regnamespace and c.relkind in ('v', 'm')
-    loop
-        execute format(
-            'drop %s if exists %s cascade',
-            case v_object.relkind when 'v' then 'view' else 'materialized view' end,
-            v_object.identity
-        );
-    end loop;
-
-    for v_object in
-        select p.oid::regprocedure::text as identity, p.prokind
+        union all
+        select
+            format(
+                'drop %s if exists %s cascade',
+                case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end,
+                p.oid::regprocedure::text
+            )
         from pg_catalog.pg_proc as p
         where p.pronamespace = 'conductor'::regnamespace
-    loop
-        execute format(
-            'drop %s if exists %s cascade',
-            case v_object.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end,
-            v_object.identity
-        );
+    ) loop
+        execute v_statement;
     end loop;
 end
 $drop$;
