@@ -80,6 +80,7 @@
 \ir functions/leads/linking.sql
 \ir functions/leads/upsert_lead.sql
 \ir triggers/leads.sql
+\ir triggers/customer_context.sql
 \ir functions/timeline/activity_rows.sql
 \ir views/customer_activity_timeline.sql
 \ir functions/timeline/refresh_activity_timeline.sql

@@ -1,13 +1,16 @@
--- The clock-free part of each customer's AI context, kept ready so that public.customer_sms_context
--- (and get_customer_insights through it) reads one row instead of walking the customer's history:
--- top products, last three purchases with their lines, favourite category, preferred location and
--- budtender, time of the last purchase.
+-- Each customer's AI context, kept ready: the clock-free, history-dependent columns that
+-- public.customer_sms_context reads instead of walking the customer's history (top products, last
+-- three purchases with their lines, favourite category, preferred location and budtender, time of
+-- the last purchase), and the whole answer of public.get_customer_insights for the store's today,
+-- which the call returns with one lookup.
 -- Validity is a version stamp, not a deletion: every write that can change a customer's context
 -- (their transactions or lines, a catalogue name their lines fall back to, a repair) raises
 -- version in the same database transaction (conductor.invalidate_customer_context), and a builder
 -- (conductor.refresh_customer_context) writes the values together with the version it read in the
 -- same snapshot. A row is used only while built_version = version, so a build that raced a sale
--- is never served: the sale's higher version outlives it.
+-- is never served: the sale's higher version outlives it. The whole answer also depends on the
+-- store's today, so it is served only before insights_valid_until (the next local midnight), and
+-- on the customer's own row, opt-out state and leads, whose writes raise version too.
 -- Written by the maintenance triggers and the builder; read by public.customer_sms_context.
 select pg_temp.claim_table('conductor', 'customer_context');
 create table if not exists conductor.customer_context (
@@ -21,16 +24,20 @@ create table if not exists conductor.customer_context (
     preferred_location text,
     preferred_budtender text,
     last_purchase_at timestamptz,
+    insights jsonb,
+    insights_valid_until timestamptz,
     constraint customer_context_pkey primary key (customer_id),
     constraint customer_context_customer_id_fkey foreign key (customer_id)
     references public.customers (member_id) on update cascade on delete cascade
 );
+alter table conductor.customer_context add column if not exists insights jsonb;
+alter table conductor.customer_context add column if not exists insights_valid_until timestamptz;
 -- Room on each page for the version bumps, which then add no index entries (heap-only tuples).
 alter table conductor.customer_context set (fillfactor = 80);
 alter table conductor.customer_context enable row level security;
 comment on table conductor.customer_context is
-'The clock-free part of each customer''s AI context, built ahead of time; a row is current only while '
-'built_version = version (public.customer_sms_context computes the values live otherwise).';
+'Each customer''s AI context, built ahead of time; a row is current only while built_version = version '
+'(public.customer_sms_context and get_customer_insights compute the values live otherwise).';
 comment on column conductor.customer_context.customer_id is 'member_id of the customer.';
 comment on column conductor.customer_context.version is
 'Raised by every write that can change the values below (conductor.invalidate_customer_context).';
@@ -49,3 +56,8 @@ comment on column conductor.customer_context.preferred_budtender is
 'public.customer_sms_context.preferred_budtender as of built_version.';
 comment on column conductor.customer_context.last_purchase_at is
 'public.customer_sms_context.last_purchase_at as of built_version.';
+comment on column conductor.customer_context.insights is
+'public.get_customer_insights(phone) for this customer as of built_version and the store date of built_at.';
+comment on column conductor.customer_context.insights_valid_until is
+'The store''s next midnight after built_at: insights holds days since the last visit, churn, RFM and lead '
+'values of that date, so it is served only before this time.';

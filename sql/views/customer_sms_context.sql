@@ -75,9 +75,7 @@ comment on view conductor.open_leads is
 
 -- The columns of public.customer_sms_context that do not walk the customer's history: identity,
 -- totals, tier, churn and RFM as of today, visit rhythm, lifetime value, opt-out state, open lead.
--- public.customer_sms_context adds the history-dependent ones; get_customer_insights reads this
--- view beside a current conductor.customer_context row, so its plan carries none of the live
--- subqueries.
+-- public.customer_sms_context adds the history-dependent ones after them.
 create view conductor.customer_sms_context_core as
 select
     c.member_id,

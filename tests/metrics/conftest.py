@@ -53,18 +53,27 @@ CONTEXT_COLUMNS = (
 
 
 def assert_ready_context_is_live(conn: psycopg.Connection) -> int:
-    """Every current conductor.customer_context row holds what the view computes live (every row
-    made stale in a rolled-back transaction); returns how many rows were current."""
+    """Every current conductor.customer_context row holds what the view computes live, and
+    get_customer_insights answers every phone as it does with every row stale (both made stale
+    in a rolled-back transaction); returns how many rows were current."""
     query = f"select member_id, {CONTEXT_COLUMNS} from public.customer_sms_context order by member_id"
+    answers = (
+        "select p.phone, public.get_customer_insights(p.phone) "
+        "from (select distinct phone from public.customers where phone is not null) as p order by p.phone"
+    )
     current = conn.execute(
         "select count(*) from conductor.customer_context where built_version = version"
     ).fetchone()[0]
     served = conn.execute(query).fetchall()
+    served_answers = conn.execute(answers).fetchall()
     with conn.transaction(force_rollback=True):
         conn.execute("update conductor.customer_context set built_version = -1")
         live = conn.execute(query).fetchall()
+        live_answers = conn.execute(answers).fetchall()
     stale = [(s[0], s, v) for s, v in zip(served, live, strict=True) if s != v]
     assert not stale, f"ready context differs from the live values: {stale[:2]}"
+    stale = [(s[0], s[1], v[1]) for s, v in zip(served_answers, live_answers, strict=True) if s != v]
+    assert not stale, f"ready insights differ from the live answer: {stale[:1]}"
     return current
 
 

@@ -1,6 +1,7 @@
 """The ready-made AI context (conductor.customer_context): a write that can change a customer's
-context makes their row stale in the same transaction, the view then computes it live, the builder
-makes it current again with the same values, and a build that raced a sale is never served."""
+context makes their row stale in the same transaction, the view and get_customer_insights then
+compute it live, the builder makes it current again with the same values, a build that raced a
+sale is never served, and a ready answer is served only on the store date it was built for."""
 
 from __future__ import annotations
 
@@ -163,3 +164,152 @@ def test_the_builder_takes_a_bounded_batch_and_refuses_a_bad_limit(db):
         assert conn.execute("select conductor.refresh_customer_context(null)").fetchone() == (3,)
         with pytest.raises(psycopg.errors.InvalidParameterValue, match="p_limit"):
             conn.execute("select conductor.refresh_customer_context(0)")
+
+
+def insights(conn: psycopg.Connection, phone: str) -> dict:
+    return conn.execute("select public.get_customer_insights(%s)", (phone,)).fetchone()[0]
+
+
+def test_the_insights_call_serves_the_ready_answer_only_while_current_and_of_today(db):
+    with db.connect() as conn:
+        shop = Shop(conn)
+        shop.customer("C-I", phone="+16195550111")
+        shop.sale("C-I", 3, 25, lines=[Line("SKU-I", 25, name="Indica", category="Flower")])
+        assert build(shop) == 1
+        assert shop.row(
+            "select insights_valid_until = (conductor.store_today() + 1)::timestamp "
+            "at time zone conductor.store_time_zone() as next_midnight "
+            "from conductor.customer_context where customer_id = 'C-I'"
+        )["next_midnight"]
+        ready = insights(conn, "+16195550111")
+        assert ready["found"] and ready["member_id"] == "C-I" and ready["phone_number"] == "+16195550111"
+        assert ready["recent_purchases"][0]["items"][0]["product_name"] == "Indica"
+
+        with conn.transaction(force_rollback=True):
+            # A marker in the stored answer shows the call returns it as stored ...
+            conn.execute(
+                "update conductor.customer_context set insights = insights || '{\"marker\": 1}' "
+                "where customer_id = 'C-I'"
+            )
+            assert insights(conn, "+16195550111")["marker"] == 1
+            # ... and only before the store's next midnight: past it, the call computes the answer.
+            conn.execute(
+                "update conductor.customer_context set insights_valid_until = now() - interval '1 second' "
+                "where customer_id = 'C-I'"
+            )
+            assert insights(conn, "+16195550111") == ready
+
+        conn.execute(
+            "update conductor.customer_context set insights_valid_until = now() - interval '1 second' "
+            "where customer_id = 'C-I'"
+        )
+        assert build(shop) == 1, "an answer of an earlier store date is built again"
+        assert build(shop) == 0
+        assert insights(conn, "+16195550111") == ready
+        assert_ready_context_is_live(conn)
+
+
+def test_each_write_the_answer_shows_makes_it_stale(db):
+    """Writes outside the sale maintenance: opt-outs, reviews, leads, the customer row, a phone
+    shared or moved, a threshold. Each leaves the affected answers stale (so the call computes
+    them) and the call shows the change at once."""
+    with db.connect() as conn:
+        shop = Shop(conn)
+        shared, other = "+16195550121", "+16195550122"
+        shop.customer("C-A", phone=shared)
+        shop.customer("C-B", phone=shared)
+        shop.customer("C-C", phone=other)
+        shop.sale("C-A", 2, 40, lines=[Line("SKU-W", 40)])
+        shop.sale("C-B", 30, 15, lines=[Line("SKU-W", 15)])
+        shop.sale("C-C", 5, 20, lines=[Line("SKU-W", 20)])
+
+        def after(write: str, stale: set[str], check) -> None:
+            build(shop)
+            assert conn.execute(
+                "select count(*) from conductor.customer_context where built_version <> version"
+            ).fetchone() == (0,)
+            conn.execute(write)
+            now_stale = {
+                r[0]
+                for r in conn.execute(
+                    "select customer_id from conductor.customer_context where built_version <> version"
+                ).fetchall()
+            }
+            assert stale <= now_stale, f"{write}: {sorted(stale - now_stale)} still served as built"
+            assert check(), write
+            assert_ready_context_is_live(conn)
+
+        after(
+            f"insert into conductor.opt_outs (phone_number, keyword) values ('{shared}', 'STOP')",
+            {"C-A", "C-B"},
+            lambda: insights(conn, shared)["opted_out"] is True,
+        )
+        after(
+            f"delete from conductor.opt_outs where phone_number = '{shared}'",
+            {"C-A", "C-B"},
+            lambda: insights(conn, shared)["opted_out"] is False,
+        )
+        after(
+            f"insert into conductor.opt_out_reviews (phone_number, matched_phrase) values ('{shared}', 'leave me')",
+            {"C-A", "C-B"},
+            lambda: insights(conn, shared)["opt_out_review"]["matched_phrase"] == "leave me",
+        )
+        after(
+            "update conductor.opt_out_reviews set resolved_at = now(), resolution = 'not_revocation'",
+            {"C-A", "C-B"},
+            lambda: insights(conn, shared)["opt_out_review"] is None,
+        )
+        after(
+            f"insert into public.leads (phone_number, source) values ('{other}', 'sms')",
+            {"C-C"},
+            lambda: insights(conn, other)["open_lead"]["source"] == "sms",
+        )
+        after(
+            "update public.leads set lead_status = 'hot'",
+            {"C-C"},
+            lambda: insights(conn, other)["open_lead"]["lead_status"] == "hot",
+        )
+        after(
+            "delete from public.leads",
+            {"C-C"},
+            lambda: insights(conn, other)["open_lead"] is None,
+        )
+        after(
+            "update public.customers set name = 'Renamed', loyalty_points = 77 where member_id = 'C-A'",
+            {"C-A"},
+            lambda: (
+                (insights(conn, shared)["name"], insights(conn, shared)["loyalty_points"]) == ("Renamed", 77)
+            ),
+        )
+        after(
+            f"insert into public.customers (member_id, name, phone) values ('C-D', 'New', '{other}')",
+            {"C-C"},
+            lambda: insights(conn, other)["customers_sharing_phone"] == 2,
+        )
+        after(
+            "delete from public.customers where member_id = 'C-D'",
+            {"C-C"},
+            lambda: insights(conn, other)["customers_sharing_phone"] == 1,
+        )
+        after(
+            f"update public.customers set phone = '{other}' where member_id = 'C-B'",
+            {"C-A", "C-B", "C-C"},
+            lambda: (
+                (
+                    insights(conn, shared)["customers_sharing_phone"],
+                    insights(conn, other)["customers_sharing_phone"],
+                )
+                == (1, 2)
+            ),
+        )
+        after(
+            "update conductor.vip_tiers set min_visits = 1 where min_visits = "
+            "(select min(min_visits) from conductor.vip_tiers where min_visits > 0)",
+            {"C-A", "C-B", "C-C"},
+            lambda: (
+                insights(conn, shared)["vip_status"]
+                == shop.row("select vip_status from conductor.customer_scores where member_id = 'C-A'")[
+                    "vip_status"
+                ]
+            ),
+        )

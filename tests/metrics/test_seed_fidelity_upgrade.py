@@ -85,7 +85,7 @@ def test_an_upgrade_recomputes_the_seed_formulas_and_keeps_owner_texts(empty_db)
         assert conn.execute(
             "select derived_table, revision from conductor.derived_revisions order by 1"
         ).fetchall() == [
-            ("customer_context", 1),
+            ("customer_context", 2),
             ("customer_product_affinity", 3),
             ("customer_visit_patterns", 3),
         ]

@@ -102,6 +102,7 @@ def test_special_functions_against_closed_forms(db):
 
 
 def test_a_seeded_database_gets_per_customer_values_after_the_fit(seeded_db):
+    seeded_db.scalar("select conductor.refresh_customer_context()")
     result = seeded_db.scalar("select conductor.fit_lifetime_value_models()")
     assert result["ran"] and result["bgnbd"]["accepted"] and result["gamma_gamma"]["accepted"], result
     with_visits = seeded_db.scalar("select count(*) from public.customers where total_visits > 0")
@@ -124,6 +125,17 @@ def test_a_seeded_database_gets_per_customer_values_after_the_fit(seeded_db):
         """
     )
     assert bad == 0
+    # The ready AI context shows the new values: every customer with them was marked stale.
+    assert (
+        seeded_db.scalar(
+            """
+        select count(*) from public.customer_lifetime_value as l
+        join conductor.customer_context as x on x.customer_id = l.customer_id
+        where x.built_version = x.version
+        """
+        )
+        == 0
+    )
     # The stored values are the model's formulas at the recorded fit.
     row = seeded_db.rows(
         """

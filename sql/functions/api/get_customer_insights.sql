@@ -1,8 +1,10 @@
 -- RPC for the inbound-SMS responder: everything the AI needs about the sender in one call.
 -- Several customers may share a phone: conductor.customer_for_phone picks the most recent visitor
 -- (the rule leads and messages use) and customers_sharing_phone says how many there are.
--- Reads: conductor.customer_sms_context_core and conductor.customer_context (a built row), else
--- customer_sms_context; customers, conductor.opt_outs, conductor.open_leads.
+-- The answer is kept ready per customer (conductor.customer_context.insights) and returned with one
+-- lookup while current for the store's today; otherwise it is computed from customer_sms_context.
+-- Reads: conductor.phone_owners, conductor.customer_context, customer_sms_context, conductor.opt_outs,
+-- conductor.opt_out_reviews, conductor.open_leads.
 create function public.get_customer_insights(phone_number text)
 returns jsonb
 stable
@@ -12,9 +14,19 @@ language plpgsql
 as $$
 declare
     v_phone text := conductor.phone_argument(get_customer_insights.phone_number, 'phone_number');
-    v_member_id text := conductor.customer_for_phone(v_phone);
+    v_member_id text;
     v_context jsonb;
 begin
+    -- The ready answer: current (no write since it was built) and of the store's today.
+    select x.insights into v_context
+    from conductor.phone_owners as o
+    inner join conductor.customer_context as x on o.member_id = x.customer_id
+    where o.phone = v_phone and x.built_version = x.version and x.insights_valid_until > now();
+    if found then
+        return v_context;
+    end if;
+
+    v_member_id := conductor.customer_for_phone(v_phone);
     if v_member_id is null then
         -- No customer: still say whether the number may be texted and what lead it has.
         return jsonb_build_object(
@@ -40,31 +52,10 @@ begin
         );
     end if;
 
-    -- The history-dependent columns ready-made (a current conductor.customer_context row) beside the
-    -- core columns: the same values the view serves, without the view's live subqueries in the plan.
-    select
-        to_jsonb(k)
-        || jsonb_build_object(
-            'found', true,
-            'phone_number', v_phone,
-            'favorite_products', x.favorite_products,
-            'recent_purchases', x.recent_purchases,
-            'favorite_category', x.favorite_category,
-            'preferred_location', x.preferred_location,
-            'preferred_budtender', x.preferred_budtender,
-            'last_purchase_at', x.last_purchase_at
-        )
-    into v_context
-    from conductor.customer_sms_context_core as k
-    inner join conductor.customer_context as x
-        on k.member_id = x.customer_id and x.built_version = x.version
-    where k.member_id = v_member_id;
-    if not found then
-        -- Not built yet (a sale in the last minute): the view computes those columns live.
-        select jsonb_build_object('found', true, 'phone_number', v_phone) || to_jsonb(v) into v_context
-        from public.customer_sms_context as v
-        where v.member_id = v_member_id;
-    end if;
+    -- Not built yet (a write in the last minute, or the day turned): computed live by the view.
+    select jsonb_build_object('found', true, 'phone_number', v_phone) || to_jsonb(v) into v_context
+    from public.customer_sms_context as v
+    where v.member_id = v_member_id;
     return v_context;
 end
 $$;

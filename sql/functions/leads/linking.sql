@@ -14,6 +14,19 @@
 -- updates too (a trigger function cannot be called directly, only fired).
 -- Reads: public.customers, conductor.settings. Writes: public.leads, conductor.lead_events.
 
+-- The rule itself, as a view, so that a query can join it (get_customer_insights does): one row per
+-- phone. A filter on phone reaches the customers index (DISTINCT ON keeps it below the sort).
+create view conductor.phone_owners as
+select distinct on (c.phone)
+    c.phone,
+    c.member_id
+from public.customers as c
+where c.phone is not null
+order by c.phone asc, c.last_visited desc nulls last, c.id desc;
+comment on view conductor.phone_owners is
+'The customer each phone number belongs to: of the customers with that phone, the most recent visitor '
+'(last_visited, then the newest row).';
+
 create function conductor.customer_for_phone(p_phone_number text)
 returns text
 stable
@@ -23,18 +36,12 @@ language plpgsql
 as $$
 begin
     -- plpgsql rather than SQL: its plan is kept (see conductor.store_time_zone).
-    return (
-        select c.member_id
-        from public.customers as c
-        where c.phone = p_phone_number
-        order by c.last_visited desc nulls last, c.id desc
-        limit 1
-    );
+    return (select o.member_id from conductor.phone_owners as o where o.phone = p_phone_number);
 end
 $$;
 comment on function conductor.customer_for_phone(text) is
-'member_id of the customer a phone number belongs to: the one with that phone, the most recent visitor '
-'(last_visited, then the newest row) when several share it; null when none has it.';
+'member_id of the customer a phone number belongs to (conductor.phone_owners): the one with that phone, the '
+'most recent visitor (last_visited, then the newest row) when several share it; null when none has it.';
 
 create function conductor.lead_conversion_probability(p_linked boolean)
 returns numeric

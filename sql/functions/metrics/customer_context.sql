@@ -1,13 +1,19 @@
 -- Keeps conductor.customer_context (sql/tables/customer_context.sql): the writes that can change
 -- a customer's context raise its version (invalidate), and a builder computes the values of every
--- customer whose row is not current (refresh), run each minute by pg_cron
--- (sql/cron/refresh_customer_context.sql). Between the two, public.customer_sms_context computes
--- the values live, so no reader ever sees a stale one.
--- Reads: customers, public.customer_sms_context (its live columns). Writes: conductor.customer_context.
+-- customer whose row is not current or whose answer is of an earlier store date (refresh), run each
+-- minute by pg_cron (sql/cron/refresh_customer_context.sql). Between the two,
+-- public.customer_sms_context and get_customer_insights compute the values live, so no reader ever
+-- sees a stale one. Who raises versions: the maintenance triggers (a customer's transactions and
+-- lines, which are also the only writers of the derived totals and visit patterns), the catalogue
+-- trigger, repairs and formula revisions, the lifetime-value refresh, threshold edits, and the
+-- triggers below on the customer's own row (identity and contact columns, phones shared), opt-outs,
+-- opt-out reviews and leads.
+-- Reads: customers, public.customer_sms_context, opt-outs, reviews, leads. Writes:
+-- conductor.customer_context.
 
--- Called by the maintenance triggers in the database transaction that changes the customers'
--- transactions, lines or derived rows, after their public.customers rows (customers first, then
--- context, on every path). Rows are locked in member_id order, as the builder locks them, so the
+-- Called in the database transaction of every write that can change the customers' context; the
+-- paths that write a customer's own rows (sales, their lines, the customer row) lock the
+-- public.customers row first, then the context row. Rows are locked in member_id order, as the builder locks them, so the
 -- two never deadlock. A row this transaction already made stale is not written again
 -- (a POS sale's lines follow its transaction in the same database transaction).
 create function conductor.invalidate_customer_context(p_member_ids text[])
@@ -73,9 +79,11 @@ comment on function conductor.invalidate_all_customer_context() is
 'Marks every current conductor.customer_context row stale (readers compute live until rebuilt).';
 
 -- The builder. Values come from public.customer_sms_context, which computes them live for exactly
--- these rows (they are not current), in the statement's snapshot; the version written beside them
--- is the one read in that snapshot. A sale committed meanwhile has raised the row's version past
--- it, so the row stays stale and the next run builds it again.
+-- these rows (they are not current; a row only past its date reads its still-current history
+-- columns), in the statement's snapshot; the version written beside them is the one read in that
+-- snapshot. A sale committed meanwhile has raised the row's version past it, so the row stays
+-- stale and the next run builds it again. The answer is get_customer_insights' for a found
+-- customer: found, phone_number and every column of the view.
 create function conductor.refresh_customer_context(p_limit integer default null)
 returns integer
 volatile
@@ -86,6 +94,7 @@ language plpgsql
 as $$
 declare
     v_rows integer;
+    v_zone text := conductor.store_time_zone();
 begin
     if p_limit is not null and p_limit < 1 then
         raise exception 'p_limit must be a positive number of customers or null (all), not %', p_limit
@@ -100,14 +109,17 @@ begin
             coalesce(x.version, 0) as version
         from public.customers as c
         left join conductor.customer_context as x on c.member_id = x.customer_id
-        where x.customer_id is null or x.built_version <> x.version
+        where
+            x.customer_id is null
+            or x.built_version <> x.version
+            or not (x.insights_valid_until > now())
         order by c.member_id
         limit p_limit
     )
 
     insert into conductor.customer_context as x (
         customer_id, version, built_version, built_at, favorite_products, recent_purchases, favorite_category,
-        preferred_location, preferred_budtender, last_purchase_at
+        preferred_location, preferred_budtender, last_purchase_at, insights, insights_valid_until
     )
     select
         s.member_id,
@@ -119,7 +131,9 @@ begin
         v.favorite_category,
         v.preferred_location,
         v.preferred_budtender,
-        v.last_purchase_at
+        v.last_purchase_at,
+        jsonb_build_object('found', true, 'phone_number', v.phone) || to_jsonb(v),
+        (v.as_of_date + 1)::timestamp at time zone v_zone
     from stale as s
     inner join public.customer_sms_context as v on s.member_id = v.member_id
     order by s.member_id
@@ -132,12 +146,114 @@ begin
         favorite_category = excluded.favorite_category,
         preferred_location = excluded.preferred_location,
         preferred_budtender = excluded.preferred_budtender,
-        last_purchase_at = excluded.last_purchase_at;
+        last_purchase_at = excluded.last_purchase_at,
+        insights = excluded.insights,
+        insights_valid_until = excluded.insights_valid_until;
     get diagnostics v_rows = row_count;
     return v_rows;
 end
 $$;
 comment on function conductor.refresh_customer_context(integer) is
 'pg_cron job conductor_refresh_customer_context: computes conductor.customer_context for customers whose '
-'row is stale or missing, at most p_limit of them (null: all), in member_id order. Returns rows written '
-'(0 at once while another run holds its advisory lock).';
+'row is stale, missing or of an earlier store date, at most p_limit of them (null: all), in member_id '
+'order. Returns rows written (0 at once while another run holds its advisory lock).';
+
+-- The customers whose context shows anything of these phones (customers_sharing_phone, opted_out,
+-- opt_out_review and open_lead follow the phone) plus these members.
+create function conductor.invalidate_customer_context_for(p_phones text[], p_member_ids text[] default '{}')
+returns void
+volatile
+security invoker
+set search_path = pg_catalog, pg_temp
+language plpgsql
+as $$
+begin
+    perform conductor.invalidate_customer_context(array(
+        select c.member_id from public.customers as c
+        where c.phone = any(p_phones)
+        union
+        select m.member_id from unnest(p_member_ids) as m (member_id)
+        where m.member_id is not null
+    ));
+end
+$$;
+comment on function conductor.invalidate_customer_context_for(text[], text[]) is
+'Marks stale the conductor.customer_context rows of the customers with these phones and of these members.';
+
+-- public.customers. A changed row (per row, only when a column the context shows and others than
+-- the sale maintenance write changed: the trigger's WHEN) makes its own context stale, and with a new phone the context of those sharing
+-- the old or the new one. Inserted and deleted rows change how many customers share a phone.
+create function conductor.tg_customers__invalidate_context()
+returns trigger
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+language plpgsql
+as $$
+begin
+    if tg_level = 'ROW' and old.phone is not distinct from new.phone then
+        perform conductor.invalidate_customer_context(array[new.member_id]);
+    elsif tg_level = 'ROW' then
+        perform conductor.invalidate_customer_context_for(array[old.phone, new.phone], array[new.member_id]);
+    elsif tg_op = 'INSERT' then
+        -- only customers who were there before: a new customer has no ready context yet
+        perform conductor.invalidate_customer_context(array(
+            select c.member_id from public.customers as c
+            where
+                c.phone in (select n.phone from new_rows as n)
+                and not exists (select from new_rows as n where n.member_id = c.member_id)
+        ));
+    else
+        perform conductor.invalidate_customer_context_for(array(select o.phone from old_rows as o));
+    end if;
+    return null;
+end
+$$;
+comment on function conductor.tg_customers__invalidate_context() is
+'Trigger (after update on public.customers per changed row; after insert and delete per statement): marks '
+'stale the ready AI context of the customer and of those sharing the phones involved.';
+
+-- conductor.opt_outs, conductor.opt_out_reviews, public.leads (per statement): the context of every
+-- customer with a phone of the old or new rows, and for leads of the customers they were or are
+-- linked to. TRUNCATE: everyone.
+create function conductor.tg_contact_rows__invalidate_context()
+returns trigger
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+language plpgsql
+as $$
+begin
+    if tg_op = 'TRUNCATE' then
+        perform conductor.invalidate_all_customer_context();
+    elsif tg_table_name = 'leads' then
+        if tg_op = 'INSERT' then
+            perform conductor.invalidate_customer_context_for(
+                array(select n.phone_number from new_rows as n), array(select n.customer_id from new_rows as n)
+            );
+        elsif tg_op = 'DELETE' then
+            perform conductor.invalidate_customer_context_for(
+                array(select o.phone_number from old_rows as o), array(select o.customer_id from old_rows as o)
+            );
+        else
+            perform conductor.invalidate_customer_context_for(
+                array(select n.phone_number from new_rows as n union select o.phone_number from old_rows as o),
+                array(select n.customer_id from new_rows as n union select o.customer_id from old_rows as o)
+            );
+        end if;
+    elsif tg_op = 'INSERT' then
+        perform conductor.invalidate_customer_context_for(array(select n.phone_number from new_rows as n));
+    elsif tg_op = 'DELETE' then
+        perform conductor.invalidate_customer_context_for(array(select o.phone_number from old_rows as o));
+    else
+        perform conductor.invalidate_customer_context_for(
+            array(select n.phone_number from new_rows as n union select o.phone_number from old_rows as o)
+        );
+    end if;
+    return null;
+end
+$$;
+comment on function conductor.tg_contact_rows__invalidate_context() is
+'Trigger (after insert, update, delete, truncate on conductor.opt_outs, conductor.opt_out_reviews and '
+'public.leads, per statement): marks stale the ready AI context of the customers with the phones (and, for '
+'leads, the customers) of the rows written.';

@@ -399,12 +399,14 @@ begin
     refresh materialized view conductor.score_band_steps;
     analyze conductor.score_band_steps;
     perform conductor.refresh_scores();
+    -- the ready AI context carries tier, churn, RFM and segment
+    perform conductor.invalidate_all_customer_context();
     return null;
 end
 $$;
 comment on function conductor.tg_thresholds__rescore() is
 'Trigger (after any change to conductor.vip_tiers, churn_levels, rfm_scores, lead_segments, per '
-'statement): recomputes every customer''s tier, churn and RFM values.';
+'statement): recomputes every customer''s tier, churn and RFM values and marks every ready AI context stale.';
 
 -- settings: visit days are local days of the store_time_zone setting, so changing it moves them.
 create function conductor.tg_settings__store_time_zone()

@@ -59,7 +59,8 @@ comment on function conductor.rebuild_all() is
 -- state columns (gap_square_sum; purchase_days, first_visit_number, sale_lines,
 -- sale_unit_price_sum, sale_spent) that let an appended sale be applied as deltas.
 -- conductor.customer_context is bumped whenever public.customer_sms_context's live columns change
--- their formulas: every stored row is then marked stale (rebuilt by its pg_cron job).
+-- their formulas or the ready answer gains a column (revision 2: get_customer_insights' whole answer):
+-- every stored row is then marked stale (rebuilt by its pg_cron job), as after any recomputation.
 -- Reads: conductor.derived_revisions, customers. Writes: the recomputed tables, derived_revisions.
 create function conductor.converge_derived_formulas()
 returns jsonb
@@ -69,7 +70,7 @@ set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
-    v_revisions constant jsonb := '{"customer_visit_patterns": 3, "customer_product_affinity": 3, "customer_context": 1}';
+    v_revisions constant jsonb := '{"customer_visit_patterns": 3, "customer_product_affinity": 3, "customer_context": 2}';
     v_stale text[];
     v_member_ids text[];
     v_result jsonb := '{}';
@@ -97,10 +98,9 @@ begin
             'customer_product_affinity', conductor.refresh_product_affinity(v_member_ids)
         );
     end if;
-    if 'customer_context' = any(v_stale) then
-        perform conductor.invalidate_all_customer_context();
-        v_result := v_result || pg_catalog.jsonb_build_object('customer_context', 'stale');
-    end if;
+    -- The ready AI context shows what was recomputed.
+    perform conductor.invalidate_all_customer_context();
+    v_result := v_result || pg_catalog.jsonb_build_object('customer_context', 'stale');
     insert into conductor.derived_revisions as d (derived_table, revision)
     select
         r.key,

@@ -4,7 +4,8 @@
 -- store-local day with a completed sale (customers.total_visits); spend per visit is the
 -- customer's gross completed sales over visits.
 -- Reads: customers (or transactions for a past date), lifetime_value_fits.
--- Writes: lifetime_value_fits, customer_lifetime_value, temporary tables pg_temp.clv_*.
+-- Writes: lifetime_value_fits, customer_lifetime_value (and marks their customer_context stale),
+-- temporary tables pg_temp.clv_*.
 
 -- Fills pg_temp.clv_customers (one row per customer with a visit up to p_as_of) and the grouped
 -- inputs of the two fits, pg_temp.clv_bgnbd_data and pg_temp.clv_gg_data. For the store's today
@@ -269,7 +270,8 @@ declare
     v_p double precision;
     v_q double precision;
     v_gamma double precision;
-    v_rows integer;
+    v_gone text[];
+    v_written text[];
 begin
     select * into v_bgnbd from conductor.lifetime_value_parameters('bgnbd');
     select * into v_gg from conductor.lifetime_value_parameters('gamma_gamma');
@@ -284,8 +286,13 @@ begin
     v_q := (v_gg.parameters ->> 'q')::double precision;
     v_gamma := (v_gg.parameters ->> 'gamma')::double precision;
 
-    delete from public.customer_lifetime_value as l
-    where not exists (select from pg_temp.clv_customers as c where c.customer_id = l.customer_id);
+    with gone as (
+        delete from public.customer_lifetime_value as l
+        where not exists (select from pg_temp.clv_customers as c where c.customer_id = l.customer_id)
+        returning l.customer_id
+    )
+
+    select coalesce(array_agg(g.customer_id), '{}') into v_gone from gone as g;
 
     with triples as (
         select
@@ -323,44 +330,50 @@ begin
                         )
                 end as spend
         ) as s
+    ),
+
+    written as (
+        insert into public.customer_lifetime_value as l (
+            customer_id, as_of_date, frequency, recency_days, age_days, spend_per_visit, p_alive,
+            expected_visits_30d, expected_visits_90d, expected_visits_365d, expected_spend_per_visit,
+            expected_value_12m, bgnbd_fit_id, gamma_gamma_fit_id, computed_at
+        )
+        select
+            m.customer_id, p_as_of, m.x, m.t_x, m.t_cal, m.spend_per_visit, m.p_alive,
+            m.visits_30, m.visits_90, m.visits_365, m.spend, m.value_12m, v_bgnbd.fit_id, v_gg.fit_id, now()
+        from computed as m
+        on conflict (customer_id) do update set
+            as_of_date = excluded.as_of_date,
+            frequency = excluded.frequency,
+            recency_days = excluded.recency_days,
+            age_days = excluded.age_days,
+            spend_per_visit = excluded.spend_per_visit,
+            p_alive = excluded.p_alive,
+            expected_visits_30d = excluded.expected_visits_30d,
+            expected_visits_90d = excluded.expected_visits_90d,
+            expected_visits_365d = excluded.expected_visits_365d,
+            expected_spend_per_visit = excluded.expected_spend_per_visit,
+            expected_value_12m = excluded.expected_value_12m,
+            bgnbd_fit_id = excluded.bgnbd_fit_id,
+            gamma_gamma_fit_id = excluded.gamma_gamma_fit_id,
+            computed_at = excluded.computed_at
+        where (
+            l.as_of_date, l.frequency, l.recency_days, l.age_days, l.spend_per_visit, l.p_alive,
+            l.expected_visits_30d, l.expected_visits_90d, l.expected_visits_365d, l.expected_spend_per_visit,
+            l.expected_value_12m, l.bgnbd_fit_id, l.gamma_gamma_fit_id
+        ) is distinct from (
+            excluded.as_of_date, excluded.frequency, excluded.recency_days, excluded.age_days,
+            excluded.spend_per_visit, excluded.p_alive, excluded.expected_visits_30d, excluded.expected_visits_90d,
+            excluded.expected_visits_365d, excluded.expected_spend_per_visit, excluded.expected_value_12m,
+            excluded.bgnbd_fit_id, excluded.gamma_gamma_fit_id
+        )
+        returning l.customer_id
     )
 
-    insert into public.customer_lifetime_value as l (
-        customer_id, as_of_date, frequency, recency_days, age_days, spend_per_visit, p_alive,
-        expected_visits_30d, expected_visits_90d, expected_visits_365d, expected_spend_per_visit,
-        expected_value_12m, bgnbd_fit_id, gamma_gamma_fit_id, computed_at
-    )
-    select
-        m.customer_id, p_as_of, m.x, m.t_x, m.t_cal, m.spend_per_visit, m.p_alive,
-        m.visits_30, m.visits_90, m.visits_365, m.spend, m.value_12m, v_bgnbd.fit_id, v_gg.fit_id, now()
-    from computed as m
-    on conflict (customer_id) do update set
-        as_of_date = excluded.as_of_date,
-        frequency = excluded.frequency,
-        recency_days = excluded.recency_days,
-        age_days = excluded.age_days,
-        spend_per_visit = excluded.spend_per_visit,
-        p_alive = excluded.p_alive,
-        expected_visits_30d = excluded.expected_visits_30d,
-        expected_visits_90d = excluded.expected_visits_90d,
-        expected_visits_365d = excluded.expected_visits_365d,
-        expected_spend_per_visit = excluded.expected_spend_per_visit,
-        expected_value_12m = excluded.expected_value_12m,
-        bgnbd_fit_id = excluded.bgnbd_fit_id,
-        gamma_gamma_fit_id = excluded.gamma_gamma_fit_id,
-        computed_at = excluded.computed_at
-    where (
-        l.as_of_date, l.frequency, l.recency_days, l.age_days, l.spend_per_visit, l.p_alive,
-        l.expected_visits_30d, l.expected_visits_90d, l.expected_visits_365d, l.expected_spend_per_visit,
-        l.expected_value_12m, l.bgnbd_fit_id, l.gamma_gamma_fit_id
-    ) is distinct from (
-        excluded.as_of_date, excluded.frequency, excluded.recency_days, excluded.age_days,
-        excluded.spend_per_visit, excluded.p_alive, excluded.expected_visits_30d, excluded.expected_visits_90d,
-        excluded.expected_visits_365d, excluded.expected_spend_per_visit, excluded.expected_value_12m,
-        excluded.bgnbd_fit_id, excluded.gamma_gamma_fit_id
-    );
-    get diagnostics v_rows = row_count;
-    return v_rows;
+    select coalesce(array_agg(w.customer_id), '{}') into v_written from written as w;
+    -- the ready AI context carries these values
+    perform conductor.invalidate_customer_context(v_gone || v_written);
+    return cardinality(v_written);
 end
 $$;
 comment on function conductor.refresh_customer_lifetime_value(date) is
