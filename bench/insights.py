@@ -4,9 +4,11 @@ Conductor: `select * from public.get_customer_insights(phone_number => $1)`.
 Seeds: `select * from seed_baseline.customer_sms_context where phone = $1` (their view).
 Both as server-side prepared statements, each on its own connection over the server's Unix
 socket, for the same sample of phone numbers: random customers plus the heaviest histories.
-Latency is wall time from sending the execute to having fetched every row; a prepared
-`select $1::text` on a third connection, interleaved, gives the floor any call has on this
-machine (the round trip). Before it, the
+Latency is wall time from sending the execute to having the whole result in the client
+(libpq's result, every row received); turning it into Python objects is left out on every
+side, since that is the client language's cost (a JSON answer and a row of typed columns
+decode at different speeds in each). A prepared `select $1::text` on a third connection,
+interleaved, gives the floor any call has on this machine (the round trip). Before it, the
 package's per-minute job is brought up to date (untimed), as it is on a live server a minute
 after the load.
 """
@@ -59,9 +61,11 @@ def sample_phones(conn: psycopg.Connection, random_count: int, heaviest: int, se
 
 
 def _timed(conn: psycopg.Connection, sql: str, phone: str) -> tuple[float, int]:
+    """Milliseconds until the whole result is in the client, and its number of rows (not decoded)."""
     started = time.perf_counter()
-    rows = conn.execute(sql, (phone,), prepare=True).fetchall()
-    return (time.perf_counter() - started) * 1000, len(rows)
+    cur = conn.execute(sql, (phone,), prepare=True)
+    rows = cur.pgresult.ntuples if cur.pgresult is not None else 0
+    return (time.perf_counter() - started) * 1000, rows
 
 
 def run(url: str, random_count: int, heaviest: int, runs: int, budget_s: float = 600.0) -> dict:
