@@ -36,17 +36,23 @@ class Plan:
     insights_runs: int
     rebuild_runs: int
     refresh_runs: int
+    # False for the growth scale (30x): no full rebuild from raw rows, and the seeds' tables are
+    # loaded by plain COPY and their full recompute instead of their per-row triggers.
+    full: bool = True
 
 
-def plans(scale: float, runs: int, also_10x: bool, quick: bool) -> list[Plan]:
+def plans(scale: float, runs: int, also_10x: bool, quick: bool, also_30x: bool = False) -> list[Plan]:
     if quick:
         first = Plan("1x", scale, 1, 1, 60, 1, 30, 5, 1, 1, 1)
         tenx = Plan("10x", scale * 10, 10, 1, 60, 1, 30, 5, 1, 1, 1)
+        thirtyx = Plan("30x", scale * 30, 30, 1, 60, 1, 30, 5, 1, 0, 1, full=False)
     else:
         first = Plan("1x", scale, 1, runs, 3000, runs, 1000, 20, runs, runs, runs)
         # 10x: each bulk load and rebuild once (they take minutes), distributions as large.
         tenx = Plan("10x", scale * 10, 10, 1, 1500, runs, 1000, 20, runs, 1, runs)
-    return [first, tenx] if also_10x else [first]
+        # 30x: how each figure grows (ingest, POS, insights, nightly refresh), one run of each.
+        thirtyx = Plan("30x", scale * 30, 30, 1, 1500, 1, 1000, 20, 1, 0, 1, full=False)
+    return [first] + ([tenx] if also_10x else []) + ([thirtyx] if also_30x else [])
 
 
 def _figure(results: dict, key: str, log: Callable[[str], None], fn: Callable[[], dict]) -> None:
@@ -87,7 +93,9 @@ def run_scale(
         s,
         "ingest",
         log,
-        lambda: ingest.run(cluster, dataset, template, plan.ingest_runs, loaded, log, timeout),
+        lambda: ingest.run(
+            cluster, dataset, template, plan.ingest_runs, loaded, log, timeout, full=plan.full
+        ),
     )
     env.drop_database(cluster, template)
     if "error" in s["ingest"] or not s["ingest"].get("loaded_from"):
@@ -148,6 +156,14 @@ def main(argv: list[str] | None = None) -> int:
         help="also measure at 10 times the scale (default on)",
     )
     parser.add_argument(
+        "--also-30x",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also measure at 30 times the scale (ingest, POS sale, insights, nightly refresh; one run "
+        "each, no full rebuild from raw rows, the seeds' tables loaded by plain COPY and their "
+        "recompute): a ten-store chain, about two more hours (default off)",
+    )
+    parser.add_argument(
         "--runs", type=int, default=3, help="runs per figure; medians are reported (default 3)"
     )
     parser.add_argument(
@@ -184,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     loader = data.default_loader()
     with env.throwaway_cluster(keep=args.keep_cluster) as (cluster, work):
         results["machine"] = env.describe_machine(cluster.url("postgres"))
-        todo = plans(scale, args.runs, args.also_10x, args.quick)
+        todo = plans(scale, args.runs, args.also_10x, args.quick, args.also_30x)
         log(f"generating the demo data at scale {scale:g} (the project's generator and import path)")
         source = data.make_source(cluster, scale, loader=loader, log=log)
         datasets = {}

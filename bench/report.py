@@ -5,7 +5,7 @@ with the raw numbers in a .json beside it."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -88,7 +88,9 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
             )
         # A load that maintained nothing would look fast: say so next to its time.
         derived = ing.get("derived", {})
-        hollow = derived.get("customers_with_visits") == 0 and ing.get("loaded_from") == "maintained loads"
+        hollow = derived.get("customers_with_visits") == 0 and (ing.get("loaded_from") or "").startswith(
+            "maintained load"
+        )
         if c is None:
             conductor = (
                 f"stopped after {fmt_s(limit)}: > {fmt_x(stats.ratio(limit, p))} plain COPY ({fmt_s(p)})"
@@ -99,7 +101,9 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
             ratio = stats.ratio(c, p)
             conductor = f"{fmt_s(c)} = {fmt_x(ratio)} plain COPY ({fmt_s(p)})"
             met = ratio <= 1.3 and not hollow
-        if b is None:
+        if not ing["samples"]["baseline"]:
+            baseline = f"per-row triggers not run at this scale; their plain COPY {fmt_s(bp)}"
+        elif b is None:
             over = fmt_x(stats.ratio(limit, bp))
             baseline = f"per-row triggers stopped after {fmt_s(limit)}: > {over} their plain COPY"
         else:
@@ -218,6 +222,8 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
         )
     elif raw.get("conductor"):
         conductor = f"rebuild_all() stopped after {fmt_s(limit)}"
+    elif ing.get("full") is False:
+        conductor = "not run at this scale"
     else:
         conductor = (
             f"not measured: {missing.get('rebuild_all') or ing.get('rebuild_missing') or ing.get('error')}"
@@ -239,7 +245,8 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
     rows.append(
         Row(
             "4",
-            f"Full rebuild of every derived object from raw rows, median of {runs_raw}",
+            f"Full rebuild of every derived object from raw rows, median of {runs_raw}"
+            + (" (the seeds' recompute after their plain COPY)" if ing.get("full") is False else ""),
             label,
             conductor,
             baseline,
@@ -356,11 +363,24 @@ def bridge_rows(bridge: dict | None) -> list[Row]:
     ]
 
 
+def growth_rows(rows: list[Row]) -> list[Row]:
+    """The growth scale (30x) has no targets of its own: the README says how each figure grows."""
+    return [
+        r if r.target == "(no target)" else replace(r, target=_at_1x_and_10x(r.target), met=None)
+        for r in rows
+    ]
+
+
+def _at_1x_and_10x(target: str) -> str:
+    return target.removesuffix(" (target is for seed scale)") + " (at 1x and 10x)"
+
+
 def build_rows(results: dict) -> list[Row]:
     rows: list[Row] = []
     primary_p99 = None
     for i, s in enumerate(results["scales"]):
-        rows += scale_rows(s, primary=i == 0, primary_p99=primary_p99)
+        here = scale_rows(s, primary=i == 0, primary_p99=primary_p99)
+        rows += growth_rows(here) if s.get("plan", {}).get("full") is False else here
         if i == 0 and "conductor" in s.get("insights", {}):
             primary_p99 = s["insights"]["conductor"]["p99_ms"]
     rows += bridge_rows(results.get("bridge"))

@@ -15,11 +15,9 @@ from conductor_dev import installer
 TIMEOUT = 240
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    results_dir = tmp_path_factory.mktemp("bench-results")
+def _run_quick(results_dir, *flags: str) -> dict:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench", "--quick", "--results-dir", str(results_dir)],
+        [sys.executable, "-m", "bench", "--quick", "--results-dir", str(results_dir), *flags],
         cwd=installer.ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -45,6 +43,17 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "json": json.loads(json_files[0].read_text()) if json_files else None,
         "files": [p.name for p in md_files + json_files],
     }
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return _run_quick(tmp_path_factory.mktemp("bench-results"))
+
+
+@pytest.fixture(scope="module")
+def growth_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """1x and the growth scale (30x) only."""
+    return _run_quick(tmp_path_factory.mktemp("bench-growth"), "--no-also-10x", "--also-30x")
 
 
 def _by_figure(run: dict) -> dict[str, list[dict]]:
@@ -108,3 +117,30 @@ def test_raw_samples_are_kept_for_each_scale(quick_run: dict) -> None:
         for variant in ("conductor", "plain", "baseline", "baseline_plain"):
             assert samples[variant] and all(s > 0 for s in samples[variant]), variant
         assert scale["dataset"]["counts"]["transactions"] > 0
+
+
+def test_the_growth_scale_measures_ingest_pos_insights_and_the_nightly_refresh(growth_run: dict) -> None:
+    completed: subprocess.CompletedProcess = growth_run["completed"]
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert [s["label"] for s in growth_run["json"]["scales"]] == ["1x", "30x"]
+    figures = _by_figure(growth_run)
+    growth = {f: [r for r in rows if r["scale"] == "30x"] for f, rows in figures.items()}
+    for figure in ("1", "2", "3"):
+        assert growth[figure], figure
+        for row in growth[figure]:
+            assert not row["conductor"].startswith("not measured"), row
+            assert isinstance(row["value"], int | float), row
+    nightly = [r for r in growth["4"] if r["measure"].startswith("Nightly refresh")]
+    assert nightly and isinstance(nightly[0]["value"], int | float), growth["4"]
+    # Targets belong to 1x and 10x; at 30x the table only reports (the README says how it grows).
+    for rows in growth.values():
+        for row in rows:
+            assert row["met"] is None, row
+            assert row["target"] == "(no target)" or row["target"].endswith(" (at 1x and 10x)"), row
+    rebuild = [r for r in growth["4"] if r["measure"].startswith("Full rebuild")][0]
+    assert rebuild["conductor"] == "not run at this scale"
+    assert rebuild["baseline"].startswith("full recompute ")
+    samples = growth_run["json"]["scales"][1]["ingest"]["samples"]
+    for variant in ("conductor", "plain", "baseline_plain"):
+        assert samples[variant] and all(s > 0 for s in samples[variant]), variant
+    assert samples["baseline"] == []
