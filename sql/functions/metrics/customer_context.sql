@@ -13,9 +13,9 @@
 
 -- Called in the database transaction of every write that can change the customers' context; the
 -- paths that write a customer's own rows (sales, their lines, the customer row) lock the
--- public.customers row first, then the context row. Rows are locked in member_id order, as the builder locks them, so the
--- two never deadlock. A row this transaction already made stale is not written again
--- (a POS sale's lines follow its transaction in the same database transaction).
+-- public.customers row first, then the context row. Rows are locked in member_id order, as the
+-- builder locks them, so the two never deadlock. A row this transaction already made stale is not
+-- written again (a POS sale's lines follow its transaction in the same database transaction).
 create function conductor.invalidate_customer_context(p_member_ids text[])
 returns void
 volatile
@@ -180,9 +180,10 @@ $$;
 comment on function conductor.invalidate_customer_context_for(text[], text[]) is
 'Marks stale the conductor.customer_context rows of the customers with these phones and of these members.';
 
--- public.customers. A changed row (per row, only when a column the context shows and others than
--- the sale maintenance write changed: the trigger's WHEN) makes its own context stale, and with a new phone the context of those sharing
--- the old or the new one. Inserted and deleted rows change how many customers share a phone.
+-- public.customers. A changed row (per row, only when a column changed that the context shows and
+-- that others than the sale maintenance write: the trigger's WHEN) makes its own context stale,
+-- and with a new phone the context of those sharing the old or the new one. Inserted and deleted
+-- rows change how many customers share a phone.
 create function conductor.tg_customers__invalidate_context()
 returns trigger
 volatile
