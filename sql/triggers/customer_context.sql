@@ -1,11 +1,12 @@
 -- Triggers that mark a customer's ready AI context stale (conductor.customer_context) when a row
--- it shows changes outside the sale maintenance (functions in sql/functions/metrics/customer_context.sql):
--- the customer's own row, opt-outs, opt-out reviews and leads. _700 runs after lead linking (_600),
--- whose lead updates mark the context too. On customers, per row on update with a WHEN listing the
--- columns the context shows that are written from outside: identity, contact, loyalty points and
--- date_joined. The derived totals and visit dates are written only by the sale maintenance and the
--- repairs, which mark the context themselves, so a sale's update of them calls nothing here (the
--- random-history consistency tests compare every ready answer with the live one).
+-- it shows changes outside the sale maintenance (functions in
+-- sql/functions/metrics/customer_context.sql): the customer's own row, opt-outs, opt-out reviews
+-- and leads. _700 runs after lead linking (_600), whose lead updates mark the context too. On
+-- customers, per row on update with a WHEN listing the columns the context shows that are not
+-- derived from sales: identity, contact, loyalty points and date_joined. The derived totals and
+-- visit dates are written only by the sale maintenance and the repairs, which mark the context
+-- themselves, so a sale's update of them calls nothing here (the random-history consistency tests
+-- compare every ready answer with the live one).
 create trigger _700_invalidate_context_on_update after update on public.customers
 for each row when (
     (
