@@ -201,17 +201,29 @@ def run(
             loaded_from = "plain COPY + full rebuilds (a maintained load was stopped)"
         else:
             env.drop_database(cluster, scratch)
+    return _result(
+        cluster,
+        keep_last,
+        loaded_from,
+        samples=samples,
+        transactions_only=transactions_only,
+        rows=rows,
+        timeout_s=max((v for v in limits if v is not None), default=None),
+        rebuild_from_raw=rebuild,
+        rebuild_missing=rebuild_missing,
+    )
+
+
+def _result(
+    cluster: Cluster, keep_last: str, loaded_from: str | None, seeds_by: str = "per-row triggers", **fields
+):
+    """Figure 1's result: the given fields plus what the kept database holds, when one was kept."""
     derived = derived_counts(cluster.url(keep_last)) if loaded_from else None
     return {
-        "samples": samples,
-        "transactions_only": transactions_only,
-        "rows": rows,
+        **fields,
         "derived": derived or {},
-        "sanity": describe_derived(derived) if derived else None,
+        "sanity": describe_derived(derived, seeds_by=seeds_by) if derived else None,
         "loaded_from": loaded_from,
-        "timeout_s": max((v for v in limits if v is not None), default=None),
-        "rebuild_from_raw": rebuild,
-        "rebuild_missing": rebuild_missing,
     }
 
 
@@ -250,19 +262,19 @@ def _run_growth(
         loaded_from = "maintained load; the seeds' tables by plain COPY and their full recompute"
     else:
         env.drop_database(cluster, loaded)
-    derived = derived_counts(cluster.url(keep_last)) if loaded_from else None
-    return {
-        "samples": samples,
-        "transactions_only": transactions_only,
-        "rows": rows,
-        "derived": derived or {},
-        "sanity": describe_derived(derived, seeds_by="plain COPY and full recompute") if derived else None,
-        "loaded_from": loaded_from,
-        "timeout_s": limit,
-        "rebuild_from_raw": {"conductor": [], "baseline": [recompute]},
-        "rebuild_missing": None,
-        "full": False,
-    }
+    return _result(
+        cluster,
+        keep_last,
+        loaded_from,
+        seeds_by="plain COPY and full recompute",
+        samples=samples,
+        transactions_only=transactions_only,
+        rows=rows,
+        timeout_s=limit,
+        rebuild_from_raw={"conductor": [], "baseline": [recompute]},
+        rebuild_missing=None,
+        full=False,
+    )
 
 
 def auto_limit(plain: float, baseline_plain: float) -> float:
