@@ -2,7 +2,7 @@
 -- public.customer_sms_context reads instead of walking the customer's history (top products, last
 -- three purchases with their lines, favourite category, preferred location and budtender, time of
 -- the last purchase), and the whole answer of public.get_customer_insights for the store's today,
--- which the call returns with one lookup.
+-- already rendered as JSON text, which the call returns with one lookup and no conversion.
 -- Validity is a version stamp, not a deletion: every write that can change a customer's context
 -- (their transactions or lines, a catalogue name their lines fall back to, a repair) raises
 -- version in the same database transaction (conductor.invalidate_customer_context), and a builder
@@ -24,14 +24,25 @@ create table if not exists conductor.customer_context (
     preferred_location text,
     preferred_budtender text,
     last_purchase_at timestamptz,
-    insights jsonb,
+    insights json,
     insights_valid_until timestamptz,
     constraint customer_context_pkey primary key (customer_id),
     constraint customer_context_customer_id_fkey foreign key (customer_id)
     references public.customers (member_id) on update cascade on delete cascade
 );
-alter table conductor.customer_context add column if not exists insights jsonb;
+alter table conductor.customer_context add column if not exists insights json;
 alter table conductor.customer_context add column if not exists insights_valid_until timestamptz;
+-- Earlier versions kept the answer as jsonb, which is rendered to text at every call.
+do $types$
+begin
+    if (
+        select a.atttypid from pg_catalog.pg_attribute as a
+        where a.attrelid = 'conductor.customer_context'::regclass and a.attname = 'insights'
+    ) = 'pg_catalog.jsonb'::pg_catalog.regtype then
+        alter table conductor.customer_context alter column insights type json using insights::json;
+    end if;
+end
+$types$;
 -- Room on each page for the version bumps, which then add no index entries (heap-only tuples).
 alter table conductor.customer_context set (fillfactor = 80);
 alter table conductor.customer_context enable row level security;
@@ -57,7 +68,8 @@ comment on column conductor.customer_context.preferred_budtender is
 comment on column conductor.customer_context.last_purchase_at is
 'public.customer_sms_context.last_purchase_at as of built_version.';
 comment on column conductor.customer_context.insights is
-'public.get_customer_insights(phone) for this customer as of built_version and the store date of built_at.';
+'public.get_customer_insights(phone) for this customer as of built_version and the store date of built_at, '
+'as the JSON text the call returns (jsonb''s rendering: keys in jsonb order).';
 comment on column conductor.customer_context.insights_valid_until is
 'The store''s next midnight after built_at: insights holds days since the last visit, churn, RFM and lead '
 'values of that date, so it is served only before this time.';

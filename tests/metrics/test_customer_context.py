@@ -188,7 +188,7 @@ def test_the_insights_call_serves_the_ready_answer_only_while_current_and_of_tod
         with conn.transaction(force_rollback=True):
             # A marker in the stored answer shows the call returns it as stored ...
             conn.execute(
-                "update conductor.customer_context set insights = insights || '{\"marker\": 1}' "
+                "update conductor.customer_context set insights = (insights::jsonb || '{\"marker\": 1}')::json "
                 "where customer_id = 'C-I'"
             )
             assert insights(conn, "+16195550111")["marker"] == 1

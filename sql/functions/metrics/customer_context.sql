@@ -83,7 +83,7 @@ comment on function conductor.invalidate_all_customer_context() is
 -- columns), in the statement's snapshot; the version written beside them is the one read in that
 -- snapshot. A sale committed meanwhile has raised the row's version past it, so the row stays
 -- stale and the next run builds it again. The answer is get_customer_insights' for a found
--- customer: found, phone_number and every column of the view.
+-- customer: found, phone_number and every column of the view, rendered once here as JSON text.
 create function conductor.refresh_customer_context(p_limit integer default null)
 returns integer
 volatile
@@ -132,7 +132,7 @@ begin
         v.preferred_location,
         v.preferred_budtender,
         v.last_purchase_at,
-        jsonb_build_object('found', true, 'phone_number', v.phone) || to_jsonb(v),
+        (jsonb_build_object('found', true, 'phone_number', v.phone) || to_jsonb(v))::json,
         (v.as_of_date + 1)::timestamp at time zone v_zone
     from stale as s
     inner join public.customer_sms_context as v on s.member_id = v.member_id

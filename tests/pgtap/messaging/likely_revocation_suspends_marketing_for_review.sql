@@ -65,7 +65,7 @@ select is(
     'get_customer_insights shows the flag under opt_out_review'
 );
 select is(
-    public.get_customer_insights('+16195552299') -> 'opt_out_review', 'null'::jsonb,
+    public.get_customer_insights('+16195552299')::jsonb -> 'opt_out_review', 'null'::jsonb,
     'and null for a number without one'
 );
 select is(
@@ -85,7 +85,7 @@ select lives_ok(
     $$select public.queue_sms('+16195552201', 'another sale', 'marketing')$$, 'marketing resumes'
 );
 select is(
-    public.get_customer_insights('+16195552201') -> 'opt_out_review', 'null'::jsonb,
+    public.get_customer_insights('+16195552201')::jsonb -> 'opt_out_review', 'null'::jsonb,
     'the flag is gone from the insights'
 );
 select throws_ok(

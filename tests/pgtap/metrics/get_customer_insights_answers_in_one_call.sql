@@ -1,11 +1,12 @@
--- public.get_customer_insights(phone_number) returns in one jsonb everything
+-- public.get_customer_insights(phone_number) returns in one JSON object everything
 -- customer_sms_context has for the customer with that phone (any common US format), picks the
 -- most recent visitor when several share it and says how many do, answers an unknown phone with
 -- {"found": false, ...} (still with opt-out state and open lead), and rejects a missing or
 -- malformed phone with 22023 naming phone_number. The answer is the same whether the customer's
--- ready-made context is stale (computed live) or current (read from conductor.customer_context).
+-- ready-made context is stale (computed live) or current (read from conductor.customer_context,
+-- where it is kept as the text the call returns, found by the phone in any format).
 begin;
-select plan(15);
+select plan(18);
 
 create function pg_temp.at(p_days_ago integer)
 returns timestamptz language sql as $$
@@ -26,7 +27,7 @@ select is(
     'found by phone in a US format'
 );
 select is(
-    public.get_customer_insights('+16195550402') - 'as_of_date',
+    public.get_customer_insights('+16195550402')::jsonb - 'as_of_date',
     (
         select jsonb_build_object('found', true, 'phone_number', '+16195550402') || to_jsonb(v) - 'as_of_date'
         from public.customer_sms_context as v
@@ -44,7 +45,7 @@ select is(
 );
 select cmp_ok(conductor.refresh_customer_context(), '>=', 3, 'the builder builds the new customers'' context');
 select is(
-    public.get_customer_insights('+16195550402') - 'as_of_date',
+    public.get_customer_insights('+16195550402')::jsonb - 'as_of_date',
     (
         select jsonb_build_object('found', true, 'phone_number', '+16195550402') || to_jsonb(v) - 'as_of_date'
         from public.customer_sms_context as v
@@ -52,8 +53,35 @@ select is(
     ),
     'once built, the answer read from the ready-made row is the same'
 );
+select is(
+    public.get_customer_insights('+16195550402')::text,
+    (
+        select x.insights::text from conductor.customer_context as x
+        where x.customer_id = 'GI-SOLO'
+    ),
+    'the ready answer is returned as the stored text'
+);
+select is(
+    public.get_customer_insights('(619) 555-0402')::text,
+    (
+        select x.insights::text from conductor.customer_context as x
+        where x.customer_id = 'GI-SOLO'
+    ),
+    'and found by the phone in another format too'
+);
+select is(
+    (
+        select x.insights::text from conductor.customer_context as x
+        where x.customer_id = 'GI-SOLO'
+    ),
+    (
+        select x.insights::jsonb::text from conductor.customer_context as x
+        where x.customer_id = 'GI-SOLO'
+    ),
+    'the stored text is jsonb''s rendering, as the live answer is'
+);
 select set_eq(
-    $$select jsonb_object_keys(public.get_customer_insights('+16195550402'))$$,
+    $$select json_object_keys(public.get_customer_insights('+16195550402'))$$,
     $$select a.attname::text from pg_catalog.pg_attribute as a
       where a.attrelid = 'public.customer_sms_context'::regclass and a.attnum > 0 and not a.attisdropped
       union all select 'found' union all select 'phone_number'$$,
@@ -69,7 +97,7 @@ select results_eq(
 insert into conductor.opt_outs (phone_number, keyword) values ('+16195550499', 'STOP');
 insert into public.leads (phone_number, last_message) values ('+16195550499', 'hours?');
 select is(
-    public.get_customer_insights('619-555-0499') - 'open_lead' - 'opted_out_at',
+    public.get_customer_insights('619-555-0499')::jsonb - 'open_lead' - 'opted_out_at',
     '{"found": false, "phone_number": "+16195550499", "customers_sharing_phone": 0, "opted_out": true,
       "opt_out_review": null}'::jsonb,
     'an unknown phone: found = false, normalized, with its opt-out state'
@@ -79,7 +107,7 @@ select is(
     'and its open lead'
 );
 select is(
-    public.get_customer_insights('+16195550777'),
+    public.get_customer_insights('+16195550777')::jsonb,
     '{"found": false, "phone_number": "+16195550777", "customers_sharing_phone": 0, "opted_out": false,
       "opted_out_at": null, "opt_out_review": null, "open_lead": null}'::jsonb,
     'a number nobody knows: a clear empty answer'

@@ -17,10 +17,10 @@ order by c.member_id
 limit 1;
 
 select ok(
-    (select (public.get_customer_insights(b.phone) ?& array[
+    (select (public.get_customer_insights(b.phone)::jsonb ?& array[
         'p_alive', 'expected_visits_30d', 'expected_visits_90d', 'expected_spend_per_visit',
         'expected_value_12m', 'lifetime_value_as_of'
-    ]) and public.get_customer_insights(b.phone) -> 'p_alive' = 'null'::jsonb from lv_before as b),
+    ]) and public.get_customer_insights(b.phone)::jsonb -> 'p_alive' = 'null'::jsonb from lv_before as b),
     'before the first fit the lifetime-value keys are present and null'
 );
 
