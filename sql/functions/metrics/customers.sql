@@ -141,6 +141,7 @@ begin
             rfm_monetary = m.rfm_monetary,
             lead_score = m.lead_score,
             lead_segment = m.lead_segment,
+            updated_at = now(),
             last_scored_at = case
                 when (c.vip_status, c.churn_risk, c.rfm_recency, c.rfm_frequency, c.rfm_monetary, c.lead_score,
                     c.lead_segment)
@@ -204,6 +205,7 @@ begin
         rfm_monetary = s.rfm_monetary,
         lead_score = s.lead_score,
         lead_segment = s.lead_segment,
+        updated_at = now(),
         last_scored_at = case
             when (c.vip_status, c.churn_risk, c.rfm_recency, c.rfm_frequency, c.rfm_monetary, c.lead_score,
                 c.lead_segment)
@@ -398,6 +400,7 @@ begin
             rfm_monetary = v_scores.rfm_monetary,
             lead_score = v_scores.lead_score,
             lead_segment = v_scores.lead_segment,
+            updated_at = now(),
             last_scored_at = case
                 when (v_old.vip_status, v_old.churn_risk, v_old.rfm_recency, v_old.rfm_frequency, v_old.rfm_monetary,
                     v_old.lead_score, v_old.lead_segment)
@@ -470,7 +473,8 @@ begin
                 last_visit_deviation_days = excluded.last_visit_deviation_days,
                 longest_gap_days = excluded.longest_gap_days,
                 shortest_gap_days = excluded.shortest_gap_days,
-                gap_square_sum = excluded.gap_square_sum;
+                gap_square_sum = excluded.gap_square_sum,
+                updated_at = now();
         appended := appended || v_delta.customer_id;
     end loop;
 end

@@ -190,7 +190,8 @@ begin
             first_visit_number = d.first_visit_number,
             sale_lines = d.sale_lines,
             sale_unit_price_sum = d.sale_unit_price_sum,
-            sale_spent = d.sale_spent
+            sale_spent = d.sale_spent,
+            updated_at = now()
         from diff as d
         where d.customer_id is not null and d.row_ctid is not null and a.ctid = d.row_ctid
         returning 1
@@ -393,7 +394,8 @@ begin
                 purchase_days = a.purchase_days + (excluded.last_purchased > a.last_purchased)::integer,
                 sale_lines = a.sale_lines + excluded.sale_lines,
                 sale_unit_price_sum = a.sale_unit_price_sum + excluded.sale_unit_price_sum,
-                sale_spent = a.sale_spent + excluded.sale_spent;
+                sale_spent = a.sale_spent + excluded.sale_spent,
+                updated_at = now();
     end loop;
     return v_fallback;
 end

@@ -141,7 +141,8 @@ begin
             last_visit_deviation_days = d.last_visit_deviation_days,
             longest_gap_days = d.longest_gap_days,
             shortest_gap_days = d.shortest_gap_days,
-            gap_square_sum = d.gap_square_sum
+            gap_square_sum = d.gap_square_sum,
+            updated_at = now()
         from diff as d
         where
             d.customer_id is not null
@@ -197,7 +198,7 @@ declare
     v_rows integer;
 begin
     update public.customer_visit_patterns as p
-    set last_visit_deviation_days = v_today - p.predicted_next_visit_rounded
+    set last_visit_deviation_days = v_today - p.predicted_next_visit_rounded, updated_at = now()
     where
         p.predicted_next_visit_rounded is not null
         and p.last_visit_deviation_days is distinct from v_today - p.predicted_next_visit_rounded;
