@@ -42,7 +42,9 @@ def _age_one_day(conn: psycopg.Connection) -> None:
     """Untimed: make the stored clock-dependent values yesterday's, as they are when the nightly
     job runs after the date turned (a refresh on an already refreshed day writes nothing, which
     would flatter it). Triggers are off for this fix-up only; then vacuum, as autovacuum would
-    have done during the day, and the per-minute job has caught up with the day's sales."""
+    have done during the day, and the per-minute job has caught up with the day's sales. The
+    win-back queue is refreshed from those values, so it holds yesterday's rows too and the
+    nightly refresh changes every row of it, as on a real night."""
     for table, column in (
         ("customers", "days_since_last_visit"),
         ("customer_visit_patterns", "last_visit_deviation_days"),
@@ -51,6 +53,8 @@ def _age_one_day(conn: psycopg.Connection) -> None:
             conn.execute(f"alter table public.{table} disable trigger user")
             conn.execute(f"update public.{table} set {column} = {column} - 1 where {column} > 0")
             conn.execute(f"alter table public.{table} enable trigger user")
+    if conn.execute("select to_regclass('public.win_back_priority_queue') is not null").fetchone()[0]:
+        conn.execute("refresh materialized view public.win_back_priority_queue")
     conn.execute("vacuum analyze public.customers, public.customer_visit_patterns")
     package.catch_up_minute_jobs(conn)
 

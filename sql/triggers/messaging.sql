@@ -30,7 +30,7 @@ create trigger _500_cancel_marketing after insert on conductor.opt_out_reviews
 referencing new table as new_rows
 for each statement execute function conductor.tg_opt_out_reviews__cancel_marketing();
 create trigger _900_set_updated_at before update on conductor.opt_out_reviews
-for each row when (old.* is distinct from new.* and old.updated_at is not distinct from new.updated_at)
+for each row when (old.updated_at is not distinct from new.updated_at and old.* is distinct from new.*)
 execute function conductor.tg_set_updated_at();
 
 create trigger _100_normalize before insert or update of phrase on conductor.consent_phrases

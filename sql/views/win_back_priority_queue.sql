@@ -7,7 +7,14 @@
 -- conductor.rebuild_all, and after a nightly refresh that changed customers;
 -- public.get_win_back_targets reads it page by page and drops anyone who visited or opted out
 -- since the refresh.
--- Reads: public.customer_sms_context, conductor.offers, conductor.churn_levels, conductor.settings.
+-- Like seed 000's view it reads the stored day count, churn and totals of public.customers:
+-- every refresh comes after they were brought to the store's today (conductor.refresh_win_back
+-- calls conductor.refresh_scores first; the nightly refresh, import_all and rebuild_all write
+-- them), so the queue is a set-based scan of customers with no per-row scoring. The favourite
+-- category is the ready one of conductor.customer_context, or public.customer_sms_context's live
+-- one for the few customers whose context is being rebuilt.
+-- Reads: customers, conductor.customer_context, public.customer_sms_context, conductor.opt_outs,
+-- conductor.offers, conductor.churn_levels, conductor.settings.
 create materialized view public.win_back_priority_queue as
 with weights as (
     select
@@ -20,30 +27,43 @@ with weights as (
 ),
 
 lapsed as (
-    -- Lapsed: any churn level above the lowest (Medium or High with the default levels) and more
-    -- than the setting's days (seed 000: days_since_last_visit > 30) since the last visit.
+    -- Lapsed: more than the setting's days (seed 000: days_since_last_visit > 30) since the last
+    -- visit and any churn level above the lowest (Medium or High with the default levels).
     select
-        v.*,
+        c.member_id,
+        c.name,
+        c.phone,
+        c.email,
+        c.vip_status,
+        c.churn_risk,
+        c.last_visited,
+        c.days_since_last_visit,
+        c.total_visits,
+        c.lifetime_value,
+        c.loyalty_points,
         round(
-            v.lifetime_value * w.lifetime_value
-            + v.total_visits * w.visit
-            + w.recency / greatest(v.days_since_last_visit, 1)
-            + v.loyalty_points * w.loyalty_point,
+            c.lifetime_value * w.lifetime_value
+            + c.total_visits * w.visit
+            + w.recency / greatest(c.days_since_last_visit, 1)
+            + c.loyalty_points * w.loyalty_point,
             2
         ) as win_back_score
-    from public.customer_sms_context as v
+    from public.customers as c
     cross join weights as w
     where
-        v.phone is not null
-        and not v.opted_out
-        and v.churn_risk is not null
-        and v.churn_risk <> (
+        c.phone is not null
+        and c.days_since_last_visit > (
+            select (s.value #>> '{}')::integer from conductor.settings as s
+            where s.key = 'win_back_min_days_since_last_visit'
+        )
+        and c.churn_risk is not null
+        and c.churn_risk <> (
             select l.level from conductor.churn_levels as l
             order by l.min_days limit 1
         )
-        and v.days_since_last_visit > (
-            select (s.value #>> '{}')::integer from conductor.settings as s
-            where s.key = 'win_back_min_days_since_last_visit'
+        and not exists (
+            select from conductor.opt_outs as o
+            where o.phone_number = c.phone
         )
 ),
 
@@ -51,6 +71,17 @@ one_per_phone as (
     select distinct on (l.phone) l.*
     from lapsed as l
     order by l.phone asc, l.win_back_score desc, l.member_id asc
+),
+
+-- Phones of more than one customer (one aggregate instead of a count per queued row).
+shared_phones as (
+    select
+        c.phone,
+        count(*)::integer as customers
+    from public.customers as c
+    where c.phone is not null
+    group by c.phone
+    having count(*) > 1
 )
 
 select
@@ -67,16 +98,33 @@ select
     p.lifetime_value,
     p.loyalty_points,
     p.win_back_score,
-    p.favorite_category,
+    f.favorite_category,
     coalesce(o.offer_text, (
         select s.value #>> '{}' from conductor.settings as s
         where s.key = 'default_offer'
     ))
         as recommended_offer,
-    p.customers_sharing_phone,
-    p.as_of_date
+    coalesce(sp.customers, 1) as customers_sharing_phone,
+    (
+        -- the store's today, as conductor.store_today() (a function here would run per row)
+        select (now() at time zone (z.value #>> '{}'))::date from conductor.settings as z
+        where z.key = 'store_time_zone'
+    ) as as_of_date
 from one_per_phone as p
-left join conductor.offers as o on p.favorite_category = o.category;
+left join conductor.customer_context as cx on p.member_id = cx.customer_id and cx.built_version = cx.version
+cross join
+    lateral (
+        select
+            case
+                when cx.customer_id is not null then cx.favorite_category
+                else (
+                    select v.favorite_category from public.customer_sms_context as v
+                    where v.member_id = p.member_id
+                )
+            end as favorite_category
+    ) as f
+left join shared_phones as sp on p.phone = sp.phone
+left join conductor.offers as o on f.favorite_category = o.category;
 
 create unique index win_back_priority_queue_customer_id_idx on public.win_back_priority_queue (customer_id);
 create unique index win_back_priority_queue_phone_idx on public.win_back_priority_queue (phone);

@@ -184,12 +184,14 @@ comment on function conductor.refresh_customers(text[]) is
 
 -- Writes conductor.customer_scores into every customer's row where it differs (no filter: a
 -- plain hash join of the two scans; the view is not meant to be filtered by a list of ids).
+-- work_mem: the hash of every customer stays in memory to about 200,000 customers.
 create function conductor.refresh_scores()
 returns integer
 volatile
 security invoker
 set search_path = pg_catalog, pg_temp
 set jit = off
+set work_mem = '64MB'
 language plpgsql
 as $$
 declare

@@ -27,7 +27,8 @@ begin
     v_customers := conductor.refresh_scores();
     v_patterns := conductor.refresh_visit_deviation();
     if v_customers > 0 then
-        perform conductor.refresh_win_back();
+        -- the day's turn changed nearly every queued row: a plain refresh is cheaper than the diff
+        perform conductor.refresh_win_back_queue(p_concurrently => false);
     end if;
     return jsonb_build_object(
         'ran', true,

@@ -83,7 +83,7 @@ select is_empty(
     $$select t.tgrelid::regclass::text from pg_catalog.pg_trigger as t
       where t.tgname = '_900_set_updated_at'
         and pg_catalog.pg_get_triggerdef(t.oid) not like
-            '%WHEN (((old.* IS DISTINCT FROM new.*) AND (NOT (old.updated_at IS DISTINCT FROM new.updated_at))))%'$$,
+            '%WHEN (((NOT (old.updated_at IS DISTINCT FROM new.updated_at)) AND (old.* IS DISTINCT FROM new.*)))%'$$,
     'every updated_at trigger fires only for a changed row whose update left updated_at alone'
 );
 
