@@ -49,7 +49,8 @@ begin
                 total_sales = (s.gross_sales + v_delta.gross_sales) - (s.gross_refunds + v_delta.gross_refunds),
                 avg_transaction_value = round(
                     (s.gross_sales + v_delta.gross_sales) / nullif(s.total_transactions + v_delta.sales, 0), 2
-                )
+                ),
+                updated_at = now()
             where s.staff_name = v_delta.staff_name and s.shop_location is not distinct from v_delta.shop_location;
             if found then
                 v_updated := v_updated + 1;
@@ -127,7 +128,8 @@ begin
         gross_sales = s.gross_sales + d.gross_sales,
         gross_refunds = s.gross_refunds + d.gross_refunds,
         total_sales = (s.gross_sales + d.gross_sales) - (s.gross_refunds + d.gross_refunds),
-        avg_transaction_value = round((s.gross_sales + d.gross_sales) / nullif(s.total_transactions + d.sales, 0), 2)
+        avg_transaction_value = round((s.gross_sales + d.gross_sales) / nullif(s.total_transactions + d.sales, 0), 2),
+        updated_at = now()
     from deltas as d
     where s.staff_name = d.staff_name and s.shop_location is not distinct from d.shop_location;
     get diagnostics v_rows = row_count;
@@ -172,7 +174,8 @@ begin
             gross_sales = t.gross_sales,
             gross_refunds = t.gross_refunds,
             total_sales = t.gross_sales - t.gross_refunds,
-            avg_transaction_value = round(t.gross_sales / nullif(t.total_transactions, 0), 2)
+            avg_transaction_value = round(t.gross_sales / nullif(t.total_transactions, 0), 2),
+            updated_at = now()
         from totals as t
         where
             s.staff_name = t.staff_name

@@ -1,9 +1,9 @@
 -- updated_at moves to now() when an update changes a row, stays when it changes nothing, and keeps
 -- a value the update sets itself. Every _900_set_updated_at trigger decides so in its WHEN clause,
--- and the nightly refresh sets updated_at in its own statements, so its rows call no trigger
--- function.
+-- and the nightly refresh and a POS sale's maintenance set updated_at in their own statements,
+-- so their rows call no trigger function.
 begin;
-select plan(7);
+select plan(8);
 
 create function pg_temp.at(p_days_ago integer)
 returns timestamptz language sql as $$
@@ -77,6 +77,47 @@ select is(
     - coalesce((select b.calls from calls_before as b), 0),
     0::bigint,
     'setting it in its own statements: no trigger function call per row'
+);
+
+-- A sale on a later day than the customer's, the staff member's and the product's last one: the
+-- maintenance updates their customer, visit pattern, affinity and staff rows (their updated_at
+-- set back to an earlier day, as it is when the sale comes in a later transaction).
+insert into public.products (product_id, sku, name, category) values ('UA-P1', 'UA-SKU-1', 'Gummies', 'Edibles');
+insert into public.transactions (transaction_id, customer_id, date, shop_location, staff_name, total_amount)
+values ('UA-T3', 'UA-1', pg_temp.at(1), 'Downtown', 'UA Alex', 20.00);
+insert into public.transaction_items (transaction_id, line_number, product_sku, quantity, unit_price, total_price)
+values ('UA-T3', 1, 'UA-SKU-1', 1, 20, 20);
+alter table public.customers disable trigger user;
+alter table public.customer_visit_patterns disable trigger user;
+alter table public.customer_product_affinity disable trigger user;
+alter table public.staff disable trigger user;
+update public.customers set updated_at = '2020-01-01 00:00:00+00'
+where member_id = 'UA-1';
+update public.customer_visit_patterns set updated_at = '2020-01-01 00:00:00+00'
+where customer_id = 'UA-1';
+update public.customer_product_affinity set updated_at = '2020-01-01 00:00:00+00'
+where customer_id = 'UA-1';
+update public.staff set updated_at = '2020-01-01 00:00:00+00'
+where staff_name = 'UA Alex';
+alter table public.customers enable trigger user;
+alter table public.customer_visit_patterns enable trigger user;
+alter table public.customer_product_affinity enable trigger user;
+alter table public.staff enable trigger user;
+create temporary table calls_before_sale as
+select coalesce(pg_stat_get_xact_function_calls('conductor.tg_set_updated_at()'::regprocedure), 0) as calls;
+insert into public.transactions (transaction_id, customer_id, date, shop_location, staff_name, total_amount)
+values ('UA-T4', 'UA-1', now(), 'Downtown', 'UA Alex', 20.00);
+insert into public.transaction_items (transaction_id, line_number, product_sku, quantity, unit_price, total_price)
+values ('UA-T4', 1, 'UA-SKU-1', 1, 20, 20);
+select is(
+    (
+        select
+            coalesce(pg_stat_get_xact_function_calls('conductor.tg_set_updated_at()'::regprocedure), 0)
+            - b.calls
+        from calls_before_sale as b
+    ),
+    0::bigint,
+    'a POS sale''s maintenance calls no updated_at trigger function'
 );
 
 select is_empty(
