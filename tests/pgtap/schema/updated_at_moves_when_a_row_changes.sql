@@ -46,16 +46,14 @@ select is(
 );
 
 -- Yesterday's values, as the nightly job finds them after the store's date turned.
-alter table public.customers disable trigger user;
-alter table public.customer_visit_patterns disable trigger user;
+set local session_replication_role = replica;  -- no triggers for this fix-up
 update public.customers
 set days_since_last_visit = days_since_last_visit - 1, updated_at = '2020-01-01 00:00:00+00'
 where member_id = 'UA-1';
 update public.customer_visit_patterns
 set last_visit_deviation_days = last_visit_deviation_days - 1, updated_at = '2020-01-01 00:00:00+00'
 where customer_id = 'UA-1';
-alter table public.customers enable trigger user;
-alter table public.customer_visit_patterns enable trigger user;
+set local session_replication_role = origin;
 
 set local track_functions = 'all';
 create temporary table calls_before as
@@ -87,10 +85,7 @@ insert into public.transactions (transaction_id, customer_id, date, shop_locatio
 values ('UA-T3', 'UA-1', pg_temp.at(1), 'Downtown', 'UA Alex', 20.00);
 insert into public.transaction_items (transaction_id, line_number, product_sku, quantity, unit_price, total_price)
 values ('UA-T3', 1, 'UA-SKU-1', 1, 20, 20);
-alter table public.customers disable trigger user;
-alter table public.customer_visit_patterns disable trigger user;
-alter table public.customer_product_affinity disable trigger user;
-alter table public.staff disable trigger user;
+set local session_replication_role = replica;
 update public.customers set updated_at = '2020-01-01 00:00:00+00'
 where member_id = 'UA-1';
 update public.customer_visit_patterns set updated_at = '2020-01-01 00:00:00+00'
@@ -99,10 +94,7 @@ update public.customer_product_affinity set updated_at = '2020-01-01 00:00:00+00
 where customer_id = 'UA-1';
 update public.staff set updated_at = '2020-01-01 00:00:00+00'
 where staff_name = 'UA Alex';
-alter table public.customers enable trigger user;
-alter table public.customer_visit_patterns enable trigger user;
-alter table public.customer_product_affinity enable trigger user;
-alter table public.staff enable trigger user;
+set local session_replication_role = origin;
 create temporary table calls_before_sale as
 select coalesce(pg_stat_get_xact_function_calls('conductor.tg_set_updated_at()'::regprocedure), 0) as calls;
 insert into public.transactions (transaction_id, customer_id, date, shop_location, staff_name, total_amount)
