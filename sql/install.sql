@@ -31,6 +31,7 @@
 \ir tables/inbound_parts.sql
 \ir tables/pending_affinity_refresh.sql
 \ir tables/derived_revisions.sql
+\ir tables/stale_materialized_views.sql
 \ir tables/blaze_sync.sql
 \ir tables/lifetime_value.sql
 \ir tables/campaign_holdouts.sql

@@ -161,6 +161,10 @@ def test_a_refresh_while_another_holds_the_lock_does_nothing(db):
 
 JOBS = {
     "conductor_refresh_activity_timeline": ("25 * * * *", "select conductor.refresh_activity_timeline()"),
+    "conductor_refresh_stale_activity_timeline": (
+        "* * * * *",
+        "select conductor.refresh_stale_activity_timeline()",
+    ),
     "conductor_cleanup_cron_history": ("35 3 * * *", "select conductor.cleanup_cron_history()"),
 }
 

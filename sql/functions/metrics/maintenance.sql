@@ -18,6 +18,7 @@ set jit = off
 language plpgsql
 as $$
 declare
+    v_time_zone text := conductor.store_time_zone();  -- once, not per row of a bulk load
     v_customers text[];
     v_staff jsonb;
     v_deltas jsonb;
@@ -44,7 +45,7 @@ begin
                         coalesce(-sum(v.total_amount) filter (where v.transaction_type = 'refund'), 0)
                             as gross_refunds,
                         coalesce(
-                            array_agg(distinct (v.date at time zone conductor.store_time_zone())::date)
+                            array_agg(distinct (v.date at time zone v_time_zone)::date)
                                 filter (where v.transaction_type = 'sale'),
                             '{}'
                         ) as days
@@ -202,6 +203,7 @@ language plpgsql
 as $$
 declare
     v_customers text[];
+    v_context_customers text[];
     v_lines jsonb;
 begin
     if tg_op = 'INSERT' then
@@ -234,12 +236,27 @@ begin
         if v_lines is not null then
             v_customers := conductor.apply_appended_sale_lines(v_lines);
         else
-            select array_agg(distinct t.customer_id order by t.customer_id) into v_customers
-            from public.transactions as t
-            where
-                t.transaction_id in (select n.transaction_id from new_rows as n where n.product_sku is not null)
-                and t.customer_id is not null
-                and t.status = 'completed';
+            -- One pass over the statement's transactions gives both sets: customers whose affinity
+            -- is recomputed (lines with a sku) and those whose AI context changes (any line).
+            select
+                coalesce(array_agg(x.customer_id order by x.customer_id) filter (where x.with_sku), '{}'),
+                coalesce(array_agg(x.customer_id order by x.customer_id), '{}')
+            into v_customers, v_context_customers
+            from (
+                select
+                    t.customer_id,
+                    bool_or(n.with_sku) as with_sku
+                from (
+                    select
+                        r.transaction_id,
+                        bool_or(r.product_sku is not null) as with_sku
+                    from new_rows as r
+                    group by r.transaction_id
+                ) as n
+                inner join public.transactions as t on n.transaction_id = t.transaction_id
+                where t.customer_id is not null and t.status = 'completed'
+                group by t.customer_id
+            ) as x;
         end if;
     elsif tg_op = 'UPDATE' then
         with changed as (
@@ -283,7 +300,9 @@ begin
         perform conductor.refresh_product_affinity(v_customers);  -- also takes them off the queue
     end if;
     -- The AI context shows every line of the last sales, with or without a sku.
-    if tg_op <> 'DELETE' then
+    if v_context_customers is not null then
+        perform conductor.invalidate_customer_context(v_context_customers);
+    elsif tg_op <> 'DELETE' then
         perform conductor.invalidate_customer_context(array(
             select distinct t.customer_id from public.transactions as t
             where

@@ -1,14 +1,21 @@
 -- conductor.rebuild_all(): repair. Recomputes every derived value (customer metrics, visit
--- patterns, product affinity, staff performance, the win-back queue and the activity timeline)
--- from the raw transactions and line items. The maintenance triggers keep the same values live,
--- so on a healthy database it changes nothing and reports zeros. Writes of transactions and
--- items wait while it runs.
--- Reads: transactions, transaction_items, customers. Writes: the derived tables.
+-- patterns, product affinity, staff performance, the win-back queue) from the raw transactions
+-- and line items. The maintenance triggers keep the same values live, so on a healthy database it
+-- changes nothing and reports zeros. Writes of transactions and items wait while it runs; readers
+-- of the win-back queue wait only for its last step (a plain refresh, then the commit).
+-- The two read caches are not rebuilt here but marked: every customer's ready AI context
+-- (readers compute it live until the per-minute builder has gone round) and the activity
+-- timeline (get_customer_timeline reads the base tables until the per-minute job
+-- conductor_refresh_stale_activity_timeline has refreshed it, concurrently).
+-- Reads: transactions, transaction_items, customers. Writes: the derived tables,
+-- conductor.customer_context (versions), conductor.stale_materialized_views.
 create function conductor.rebuild_all()
 returns jsonb
 volatile
 security invoker
 set search_path = pg_catalog, pg_temp
+-- the recomputations' hashes and sorts over every customer's history stay in memory
+set work_mem = '64MB'
 language plpgsql
 as $$
 declare
@@ -33,9 +40,16 @@ begin
     v_affinity := conductor.refresh_product_affinity(v_member_ids);
     v_staff := conductor.refresh_staff();
     -- A repair may follow writes made with the triggers off: no customer's ready AI context is
-    -- trusted; readers compute it live until the builder has gone round again.
+    -- trusted; readers compute it live until the builder has gone round again. The same holds
+    -- for the stored timeline rows, which the per-minute job refreshes outside this transaction.
     perform conductor.invalidate_all_customer_context();
-    perform conductor.refresh_materialized_views();
+    insert into conductor.stale_materialized_views as s (view_name)
+    values ('public.customer_activity_timeline')
+    on conflict (view_name) do update set marked_at = excluded.marked_at;
+    -- Last, so readers of the queue wait only for this refresh and the commit: every row may
+    -- have changed, where a plain refresh costs a fraction of the concurrent diff.
+    perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('conductor refresh_win_back'));
+    perform conductor.refresh_win_back_queue(p_concurrently => false);
 
     return jsonb_build_object(
         'customers', v_customers,
@@ -46,9 +60,10 @@ begin
 end
 $$;
 comment on function conductor.rebuild_all() is
-'Repair: recomputes customer metrics, visit patterns, product affinity, staff performance, the '
-'win-back queue and the activity timeline from the raw tables. Returns the rows it had to change per table (all zero when the '
-'maintained values were right).';
+'Repair: recomputes customer metrics, visit patterns, product affinity, staff performance and the '
+'win-back queue from the raw tables, and marks the ready AI contexts and the activity timeline for their '
+'per-minute jobs (their readers compute live meanwhile). Returns the rows it had to change per table (all '
+'zero when the maintained values were right).';
 
 -- conductor.converge_derived_formulas(): run by every install (sql/lib/converge_derived.sql).
 -- The revisions below are bumped whenever a derived table's formulas change; a table stored at

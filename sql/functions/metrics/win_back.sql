@@ -81,15 +81,8 @@ begin
     -- the callers have just written every customer's scores as of today
     refresh materialized view concurrently public.win_back_priority_queue;
     perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('conductor refresh_activity_timeline'));
-    -- CONCURRENTLY needs a populated view; one created WITH NO DATA is filled the plain way once.
-    if (
-        select c.relispopulated from pg_catalog.pg_class as c
-        where c.oid = 'public.customer_activity_timeline'::regclass
-    ) then
-        refresh materialized view concurrently public.customer_activity_timeline;
-    else
-        refresh materialized view public.customer_activity_timeline;
-    end if;
+    -- its own try-lock succeeds: this transaction holds the lock now
+    perform conductor.refresh_activity_timeline();
 end
 $$;
 comment on function conductor.refresh_materialized_views() is

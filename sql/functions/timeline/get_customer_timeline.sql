@@ -7,8 +7,11 @@
 -- stamped before it, and the overlap takes those from the base tables too. A stored row is used
 -- only while its source row is unchanged since then (so a voided sale, a delivered SMS or a
 -- deleted row shows as it is now); each row is therefore either stored or live, never both.
--- Line items edited later without touching their transaction show from the next refresh.
--- Reads: the view, transactions, transaction_items, messages, customers, leads, conductor.lead_events.
+-- Line items edited later without touching their transaction show from the next refresh. After
+-- a repair (conductor.rebuild_all marks the view stale) every row is read from the base tables
+-- until the view's next refresh.
+-- Reads: the view, conductor.stale_materialized_views, transactions, transaction_items, messages,
+-- customers, leads, conductor.lead_events.
 
 create function public.get_customer_timeline(
     phone_number text,
@@ -48,9 +51,14 @@ begin
     v_customer_id := conductor.customer_for_phone(v_phone);
     select c.name into v_customer_name from public.customers as c where c.member_id = v_customer_id;
 
+    -- Stored rows are trusted unless a repair marked the view stale (it is refreshed within a minute).
     select c.relispopulated into v_populated
     from pg_catalog.pg_class as c
     where c.oid = 'public.customer_activity_timeline'::regclass;
+    v_populated := v_populated and not exists (
+        select from conductor.stale_materialized_views as s
+        where s.view_name = 'public.customer_activity_timeline'
+    );
 
     if v_populated then
         select max(s.recorded_at) into v_since

@@ -46,7 +46,7 @@ select is_empty(
       where p.pronamespace = 'conductor'::regnamespace
         and p.proname in ('rebuild_all', 'nightly_refresh', 'refresh_win_back', 'refresh_win_back_queue',
                           'refresh_customers', 'refresh_visit_patterns', 'refresh_product_affinity', 'refresh_staff',
-                          'apply_staff_deltas')
+                          'apply_staff_deltas', 'refresh_activity_timeline', 'refresh_stale_activity_timeline')
         and (has_function_privilege('service_role', p.oid, 'EXECUTE')
              or has_function_privilege('anon', p.oid, 'EXECUTE'))$$,
     'the maintenance functions are not callable through the API'
