@@ -2,7 +2,9 @@
 -- On leads: _200 links each row after _100 normalized its phone and before _900 stamps
 -- updated_at; _800 records the events of the whole statement. On customers: _600 runs after the
 -- metric triggers (_500); per statement on insert, so bulk imports stay set-based, and per row on
--- update, filtered by WHEN, so a sale's metric update calls it only when it moves the last visit.
+-- update when the phone changed. A moved last visit (which decides, among customers sharing a
+-- phone, whose lead it is) is relinked by the functions that write last_visited
+-- (conductor.refresh_customers, conductor.apply_appended_sales), once per statement.
 create trigger _200_link_customer before insert or update on public.leads
 for each row execute function conductor.tg_leads__link_customer();
 
@@ -17,7 +19,7 @@ create trigger _600_link_leads_on_insert after insert on public.customers
 referencing new table as new_rows
 for each statement execute function conductor.tg_customers__link_leads();
 create trigger _600_link_leads_on_update after update on public.customers
-for each row when (old.phone is distinct from new.phone or old.last_visited is distinct from new.last_visited)
+for each row when (old.phone is distinct from new.phone)
 execute function conductor.tg_customers__link_leads();
 
 -- Leads stored before this install (or while the triggers were absent) are brought up to date;

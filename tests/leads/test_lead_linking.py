@@ -189,6 +189,52 @@ def test_a_new_visit_moves_a_shared_phone_lead_to_the_recent_visitor(db):
     assert db.scalar("select conductor.customer_for_phone('+16195550821')") == "K-OLD"
 
 
+@pytest.mark.parametrize("path", ["back-dated sale", "bulk load", "rebuild"])
+def test_every_writer_of_the_last_visit_moves_a_shared_phone_lead(db, path):
+    """Besides the POS case above: a sale dated before the last visit (recomputed), a bulk
+    statement of sales, and a repair after sales written with the maintenance off."""
+    phone = "+16195550822"
+    db.execute(
+        f"""
+        insert into public.customers (member_id, name, phone) values
+        ('K-OLD', 'Parent', '{phone}'), ('K-NEW', 'Child', '{phone}');
+        insert into public.transactions (transaction_id, customer_id, date, total_amount) values
+        ('K-T1', 'K-NEW', now() - interval '20 days', 10),
+        ('K-T2', 'K-OLD', now() - interval '60 days', 10),
+        ('K-T3', 'K-OLD', now() - interval '90 days', 10);
+        insert into public.leads (phone_number) values ('{phone}');
+        """
+    )
+    assert lead(db, phone)[0] == "K-NEW"
+    if path == "back-dated sale":
+        # K-OLD's new sale is not its latest: a back-dated one
+        db.execute(
+            "update public.transactions set date = now() - interval '5 days' where transaction_id = 'K-T3'"
+        )
+    elif path == "bulk load":
+        db.execute(
+            "insert into public.transactions (transaction_id, customer_id, date, total_amount) "
+            "select 'K-B' || g, case when g = 1 then 'K-OLD' else 'K-NEW' end, "
+            "now() - interval '30 days', 10 from generate_series(1, 1500) as g"
+        )
+        db.execute(
+            "insert into public.transactions (transaction_id, customer_id, date, total_amount) "
+            "select 'K-C' || g, 'K-OLD', now() - (g || ' minutes')::interval, 10 "
+            "from generate_series(1, 1500) as g"
+        )
+    else:
+        with db.connect() as conn, conn.transaction():
+            conn.execute("set local session_replication_role = replica")
+            conn.execute(
+                "insert into public.transactions (transaction_id, customer_id, date, total_amount) "
+                "values ('K-T4', 'K-OLD', now() - interval '1 day', 10)"
+            )
+        assert lead(db, phone)[0] == "K-NEW", "the maintenance was off"
+        db.execute("select conductor.rebuild_all()")
+    assert lead(db, phone)[0] == "K-OLD"
+    assert db.scalar("select conductor.customer_for_phone(%s)", (phone,)) == "K-OLD"
+
+
 def wait_until_blocked(db, pid: int) -> None:
     """Returns once backend `pid` waits for a lock (fails after a generous deadline)."""
     deadline = time.monotonic() + 60

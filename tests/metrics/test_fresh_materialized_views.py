@@ -123,7 +123,8 @@ def test_rebuild_all_refreshes_the_queue_and_marks_the_timeline_for_the_minute_j
             )
             conn.execute(
                 "insert into public.transactions (transaction_id, customer_id, date, total_amount) "
-                "values ('REB-T1', 'REB-1', now() - interval '50 days', 30.00)"
+                "values ('REB-T1', 'REB-1', "
+                "((conductor.store_today() - 50) + time '12:00') at time zone conductor.store_time_zone(), 30.00)"
             )
             conn.execute(
                 "update public.transactions set total_amount = total_amount + 1000 where transaction_id = %s",

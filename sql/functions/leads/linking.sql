@@ -146,9 +146,8 @@ declare
     v_phones text[];
 begin
     if tg_level = 'ROW' then
-        -- An update that gave, took away or changed the phone, or moved the last visit (which
-        -- can change the most recent visitor among customers sharing a phone); the trigger's
-        -- WHEN lets every other update (totals, scores) through without a call.
+        -- An update that gave, took away or changed the phone; the trigger's WHEN lets every
+        -- other update (totals, scores, the last visit) through without a call.
         v_phones := array_remove(array[old.phone, new.phone], null);
     else
         -- Nothing waits for a customer when there are no leads (the usual bulk import).
@@ -169,8 +168,29 @@ end
 $$;
 comment on function conductor.tg_customers__link_leads() is
 'Trigger on public.customers: after insert per statement over the new rows (a bulk import is one '
-'update of leads), after update per row when the phone or the last visit changed. Relinks the leads '
-'of the phones concerned.';
+'update of leads), after update per row when the phone changed. Relinks the leads of the phones concerned.';
+
+-- Relinks the leads of these phones, if any has one: called by the functions that write
+-- customers.last_visited, for the customers whose last visit moved (among customers sharing a
+-- phone, the most recent visitor gets its lead). One indexed probe when no phone has a lead.
+-- Reads: leads. Writes: through conductor.link_leads.
+create function conductor.relink_leads_of_phones(p_phone_numbers text[])
+returns void
+volatile
+security invoker
+set search_path = pg_catalog, pg_temp
+language plpgsql
+as $$
+begin
+    if coalesce(cardinality(p_phone_numbers), 0) > 0
+        and exists (select from public.leads as l where l.phone_number = any(p_phone_numbers)) then
+        perform conductor.link_leads(p_phone_numbers);
+    end if;
+end
+$$;
+comment on function conductor.relink_leads_of_phones(text[]) is
+'Relinks the leads of these phone numbers (conductor.link_leads) when any of them has a lead; used where '
+'customers'' last visits move.';
 
 create function conductor.tg_leads__record_events()
 returns trigger

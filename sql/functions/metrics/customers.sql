@@ -3,7 +3,8 @@
 -- conductor.rebuild_all passes everyone), and the clock-dependent scores for everyone (nightly,
 -- and when a threshold table changes). Rows are written only when a value changes.
 -- Reads: transactions, customers, the threshold tables (through conductor.customer_scores).
--- Writes: customers (metric columns only).
+-- Writes: customers (metric columns only); leads of the customers whose last visit moved are
+-- relinked (conductor.relink_leads_of_phones).
 -- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
 -- planned once per session instead of on every POS sale, and their plan shapes (index lookups
 -- per customer, hashed or merged diffs) stay linear from one customer to a full rebuild. JIT is
@@ -48,6 +49,7 @@ as $$
 declare
     v_time_zone text := conductor.store_time_zone();
     v_today date := conductor.store_today();
+    v_moved_phones text[];
 begin
     changed_rows := 0;
     visits_changed := '{}';
@@ -166,15 +168,19 @@ begin
             )
         returning
             c.member_id,
+            c.phone,
             (m.old_total_visits, m.old_first_visited, m.old_last_visited)
-            is distinct from (m.total_visits, m.first_visited, m.last_visited) as visits_changed
+            is distinct from (m.total_visits, m.first_visited, m.last_visited) as visits_changed,
+            m.old_last_visited is distinct from m.last_visited as last_visit_moved
     )
 
     select
         count(*)::integer,
-        coalesce(array_agg(u.member_id order by u.member_id) filter (where u.visits_changed), '{}')
-    into changed_rows, visits_changed
+        coalesce(array_agg(u.member_id order by u.member_id) filter (where u.visits_changed), '{}'),
+        array_agg(distinct u.phone) filter (where u.last_visit_moved and u.phone is not null)
+    into changed_rows, visits_changed, v_moved_phones
     from updated as u;
+    perform conductor.relink_leads_of_phones(v_moved_phones);
 end
 $$;
 comment on function conductor.refresh_customers(text[]) is
@@ -306,6 +312,7 @@ begin
     loop
         select
             c.id,
+            c.phone,
             c.registered_on,
             c.total_visits,
             c.total_sales,
@@ -412,6 +419,9 @@ begin
                 else c.last_scored_at
             end
         where c.id = v_old.id;
+        if v_last is distinct from v_old.last_visited then
+            perform conductor.relink_leads_of_phones(array_remove(array[v_old.phone], null));
+        end if;
 
         if cardinality(v_new_days) = 0 then
             continue;
