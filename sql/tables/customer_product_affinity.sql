@@ -6,6 +6,11 @@
 -- where it is read (conductor.ranked_product_affinity, customer_sms_context) from purchase_days,
 -- first_visit_number and the customer's visit count: stored, every new visit would rewrite all of
 -- the customer's rows.
+-- Foreign key to customers (seed 002); none to products: a row's sku is always that of sale lines,
+-- whose own foreign key keeps the product (a product with lines cannot be deleted, and a renamed
+-- sku reaches the lines, whose trigger moves the rows), so a check of every written row against
+-- products would only repeat it (two checks per new row made a bulk load's affinity half again as
+-- slow). conductor.rebuild_all recomputes every customer's rows from the lines.
 select pg_temp.claim_table('public', 'customer_product_affinity');
 create table if not exists public.customer_product_affinity (
     customer_id text not null,
@@ -25,8 +30,6 @@ create table if not exists public.customer_product_affinity (
     constraint customer_product_affinity_pkey primary key (customer_id, product_sku),
     constraint customer_product_affinity_customer_id_fkey foreign key (customer_id)
     references public.customers (member_id) on update cascade on delete cascade,
-    constraint customer_product_affinity_product_sku_fkey foreign key (product_sku)
-    references public.products (sku) on update cascade on delete cascade,
     constraint customer_product_affinity_repurchase_rate_check check (repurchase_rate between 0 and 1)
 );
 -- Seed 000's AVG(unit_price) is unrounded; an install before it stored a rounded unit-weighted
@@ -53,6 +56,9 @@ alter table public.customer_product_affinity add column if not exists first_visi
 alter table public.customer_product_affinity add column if not exists sale_lines integer;
 alter table public.customer_product_affinity add column if not exists sale_unit_price_sum numeric;
 alter table public.customer_product_affinity add column if not exists sale_spent numeric(14, 2);
+-- An earlier install also checked every row against products (see the header).
+alter table public.customer_product_affinity drop constraint if exists customer_product_affinity_product_sku_fkey;
+-- Who bought a product (a renamed or removed product marks its buyers' AI context stale).
 create index if not exists customer_product_affinity_product_sku_idx
 on public.customer_product_affinity (product_sku);
 -- No index on the ranking columns: a sale changes them in every row it touches, and such an index
@@ -68,7 +74,8 @@ comment on table public.customer_product_affinity is
 'Maintained purchase history per customer and product: one row per (customer, sku) bought in at least '
 'one completed sale. Days are calendar days in the store_time_zone setting.';
 comment on column public.customer_product_affinity.customer_id is 'Customer (customers.member_id).';
-comment on column public.customer_product_affinity.product_sku is 'Product (products.sku).';
+comment on column public.customer_product_affinity.product_sku is
+'Product (products.sku) of the sale lines counted here; kept in step with products through the lines.';
 comment on column public.customer_product_affinity.product_name is 'Product name as sold on the latest sale line.';
 comment on column public.customer_product_affinity.category is 'Category as sold on the latest sale line.';
 comment on column public.customer_product_affinity.brand is 'Brand as sold on the latest sale line.';
