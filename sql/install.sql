@@ -58,6 +58,7 @@
 -- Code: derived customer data (metrics, affinity, visit patterns, RFM, staff, win-back).
 \ir functions/metrics/customers.sql
 \ir functions/metrics/visit_patterns.sql
+\ir views/product_affinity_from_sales.sql
 \ir functions/metrics/product_affinity.sql
 \ir functions/metrics/staff.sql
 \ir functions/metrics/win_back.sql

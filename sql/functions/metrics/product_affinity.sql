@@ -2,15 +2,15 @@
 -- whole customers: a visit day inserted before others renumbers the visits every product's
 -- first_visit_number counts in, so it can change every row of that customer (rows whose values
 -- stay put are not written). A visit day appended after the last one changes no stored row.
--- Reads: transactions, transaction_items. Writes: customer_product_affinity, and takes the
--- customers off conductor.pending_affinity_refresh (they are current now).
--- avg_price_paid and repurchase_rate follow seed 000's populate query (docs/seed-fidelity.md);
--- avg_unit_price_weighted is the package's own measure; purchase_days and first_visit_number are
--- what the read side divides for the package's repurchase_share.
+-- Reads: conductor.product_affinity_from_sales (the formulas: seed 000's populate query in
+-- avg_price_paid and repurchase_rate, docs/seed-fidelity.md), transactions, transaction_items.
+-- Writes: customer_product_affinity, and takes the customers off
+-- conductor.pending_affinity_refresh (they are current now).
 -- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
 -- planned once per session instead of on every POS sale, and their plan shapes (index lookups
 -- per customer, hashed or merged diffs) stay linear from one customer to a full rebuild; JIT is
--- off (a compile would cost more than a sale's work).
+-- off (a compile would cost more than a sale's work). Only the first rows of many customers (a
+-- first load, a rebuild from raw rows) are planned for their size each time.
 
 create function conductor.refresh_product_affinity(p_member_ids text[])
 returns integer
@@ -22,7 +22,6 @@ set jit = off
 language plpgsql
 as $$
 declare
-    v_time_zone text := conductor.store_time_zone();
     v_rows integer;
 begin
     if coalesce(cardinality(p_member_ids), 0) = 0 then
@@ -30,105 +29,41 @@ begin
     end if;
     perform conductor.lock_customers(p_member_ids);
 
-    -- A linear pipeline (no join between aggregated sets, so no plan can go quadratic):
-    -- transactions with their visit numbers -> lines -> per transaction -> per day -> per product.
-    with sales as (
-        select
-            t.transaction_id,
-            t.customer_id,
-            t.date as sold_at,
-            t.transaction_type = 'sale' as is_sale,
-            (t.date at time zone v_time_zone)::date as sold_on,
-            -- visit number of a sale's day (1 = first visit); null for refunds
-            case
-                when t.transaction_type = 'sale'
-                    then dense_rank() over (
-                        partition by t.customer_id, t.transaction_type
-                        order by (t.date at time zone v_time_zone)::date
-                    )
-            end as visit_number
-        from public.transactions as t
-        where t.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id)) and t.status = 'completed'
-    ),
+    -- A first load or a rebuild from raw rows: none of these many customers has a row yet, so
+    -- nothing is compared. The statement is planned for its real size (hashed passes over the
+    -- tables instead of index lookups per customer) and inserts in key order.
+    if cardinality(p_member_ids) > 1000 and not exists (
+        select from public.customer_product_affinity as a
+        where a.customer_id = any(p_member_ids)
+    ) then
+        execute $insert$
+            insert into public.customer_product_affinity (
+                customer_id, product_sku, product_name, category, brand, purchase_count, units_purchased,
+                total_spent, first_purchased, last_purchased, avg_price_paid, avg_unit_price_weighted,
+                repurchase_rate, purchase_days, first_visit_number, sale_lines, sale_unit_price_sum, sale_spent
+            )
+            select
+                c.customer_id, c.product_sku, c.product_name, c.category, c.brand, c.purchase_count,
+                c.units_purchased, c.total_spent, c.first_purchased, c.last_purchased, c.avg_price_paid,
+                c.avg_unit_price_weighted, c.repurchase_rate, c.purchase_days, c.first_visit_number,
+                c.sale_lines, c.sale_unit_price_sum, c.sale_spent
+            from conductor.product_affinity_from_sales as c
+            where c.customer_id = any($1)
+            order by c.customer_id, c.product_sku
+        $insert$
+        using p_member_ids;
+        get diagnostics v_rows = row_count;
+        delete from conductor.pending_affinity_refresh as p
+        where p.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id));
+        return v_rows;
+    end if;
 
-    lines as (
-        -- One window pass over each product's lines, newest sale first: the latest sale line gives
-        -- the name, brand and category; a line whose transaction or day differs from the line
-        -- before it starts a new purchase or a new purchase day (lines of one transaction, and of
-        -- one day, are adjacent in this order).
-        select
-            s.customer_id,
-            i.product_sku,
-            s.is_sale,
-            s.sold_on,
-            s.visit_number,
-            i.quantity,
-            i.unit_price,
-            -- refund lines reduce the spend by their amount, whichever sign the POS gave it
-            case when s.is_sale then i.total_price else -abs(i.total_price) end as amount,
-            first_value(i.product_name) over latest as product_name,
-            first_value(i.brand) over latest as brand,
-            first_value(i.category) over latest as category,
-            (lag(s.transaction_id) over latest) is distinct from s.transaction_id as new_transaction,
-            (lag(s.sold_on) over latest, lag(s.is_sale) over latest) is distinct from (s.sold_on, s.is_sale) as new_day
-        from sales as s
-        inner join public.transaction_items as i on s.transaction_id = i.transaction_id
-        where i.product_sku is not null
-        window latest as (
-            partition by s.customer_id, i.product_sku
-            order by s.is_sale desc, s.sold_at desc, s.transaction_id desc, i.line_number desc
-        )
-    ),
-
-    per_product as (
-        select
-            l.customer_id,
-            l.product_sku,
-            max(l.product_name) as product_name,
-            max(l.category) as category,
-            max(l.brand) as brand,
-            (count(*) filter (where l.is_sale and l.new_transaction))::integer as purchase_count,
-            count(*) filter (where l.is_sale and l.new_day) as purchase_days,
-            coalesce(sum(l.quantity) filter (where l.is_sale), 0)::integer as units_purchased,
-            sum(l.amount) as total_spent,
-            min(l.sold_on) filter (where l.is_sale) as first_purchased,
-            max(l.sold_on) filter (where l.is_sale) as last_purchased,
-            -- seed 000: AVG(ti.unit_price), one line one value
-            avg(l.unit_price) filter (where l.is_sale) as avg_price_paid,
-            round(sum(l.amount) filter (where l.is_sale) / nullif(sum(l.quantity) filter (where l.is_sale), 0), 2)
-                as avg_unit_price_weighted,
-            -- visit numbers grow with the day: the smallest is the first purchase's
-            min(l.visit_number) as first_visit_number,
-            (count(*) filter (where l.is_sale))::integer as sale_lines,
-            sum(l.unit_price) filter (where l.is_sale) as sale_unit_price_sum,
-            sum(l.amount) filter (where l.is_sale) as sale_spent
-        from lines as l
-        group by l.customer_id, l.product_sku
-        having bool_or(l.is_sale)
-    ),
-
-    computed as (
-        select
-            p.customer_id,
-            p.product_sku,
-            p.product_name,
-            p.category,
-            p.brand,
-            p.purchase_count,
-            p.units_purchased,
-            p.total_spent,
-            p.first_purchased,
-            p.last_purchased,
-            p.avg_price_paid,
-            p.avg_unit_price_weighted,
-            -- seed 000: CASE WHEN COUNT(*) > 1 THEN 1.0 ELSE 0.0 END, counted in purchases
-            case when p.purchase_count > 1 then 1.0 else 0.0 end as repurchase_rate,
-            p.purchase_days::integer as purchase_days,
-            p.first_visit_number::integer as first_visit_number,
-            p.sale_lines,
-            p.sale_unit_price_sum,
-            p.sale_spent
-        from per_product as p
+    -- The stored rows against what the sales give (the view's filters reach the transactions'
+    -- index per customer).
+    with computed as (
+        select c.*
+        from conductor.product_affinity_from_sales as c
+        where c.customer_id = any(p_member_ids)
     ),
 
     existing as (
