@@ -236,8 +236,9 @@ begin
         if v_lines is not null then
             v_customers := conductor.apply_appended_sale_lines(v_lines);
         else
-            -- One pass over the statement's transactions gives both sets: customers whose affinity
-            -- is recomputed (lines with a sku) and those whose AI context changes (any line).
+            -- One pass over the statement's lines gives both sets: customers whose affinity is
+            -- recomputed (lines with a sku) and those whose AI context changes (any line). The
+            -- lines are joined as they are (hashing the transactions) and grouped once, by customer.
             select
                 coalesce(array_agg(x.customer_id order by x.customer_id) filter (where x.with_sku), '{}'),
                 coalesce(array_agg(x.customer_id order by x.customer_id), '{}')
@@ -245,15 +246,9 @@ begin
             from (
                 select
                     t.customer_id,
-                    bool_or(n.with_sku) as with_sku
-                from (
-                    select
-                        r.transaction_id,
-                        bool_or(r.product_sku is not null) as with_sku
-                    from new_rows as r
-                    group by r.transaction_id
-                ) as n
-                inner join public.transactions as t on n.transaction_id = t.transaction_id
+                    bool_or(r.product_sku is not null) as with_sku
+                from new_rows as r
+                inner join public.transactions as t on r.transaction_id = t.transaction_id
                 where t.customer_id is not null and t.status = 'completed'
                 group by t.customer_id
             ) as x;
