@@ -473,3 +473,37 @@ def test_truncate_rebuilds_derived_data(db, table):
         ).fetchone()[0]
         assert visits == (0 if table == "transactions" else 1)
         assert_maintained_equals_rebuild(conn)
+
+
+def test_a_first_load_of_many_customers_gives_the_affinity_of_the_per_customer_paths(seeded_db):
+    """Product affinity for more than 1,000 customers none of whom has rows yet (a first load, a
+    rebuild from raw rows) is inserted by one statement planned for its size: its rows are those
+    the sales' maintenance kept on the seeded history, and a rebuild then changes none."""
+    columns = (
+        "customer_id, product_sku, product_name, category, brand, purchase_count, units_purchased, "
+        "total_spent, first_purchased, last_purchased, avg_price_paid, avg_unit_price_weighted, "
+        "repurchase_rate, purchase_days, first_visit_number, sale_lines, sale_unit_price_sum, sale_spent"
+    )
+    query = f"select {columns} from public.customer_product_affinity order by customer_id, product_sku"
+    with seeded_db.connect() as conn:
+        maintained = conn.execute(query).fetchall()
+        assert len({row[0] for row in maintained}) > 50  # the seeded history, many customers
+        # Customers without sales take the call past 1,000 ids; they get no rows.
+        conn.execute(
+            "insert into public.customers (member_id) select 'BULK-' || g from generate_series(1, 1001) as g"
+        )
+        with conn.transaction():
+            conn.execute("delete from public.customer_product_affinity")
+            conn.execute(
+                "insert into conductor.pending_affinity_refresh (customer_id, wakes_at_commit) "
+                "select member_id, false from public.customers order by member_id limit 5"
+            )
+            ids = [r[0] for r in conn.execute("select member_id from public.customers order by member_id")]
+            assert len(ids) > 1000
+            written = conn.execute("select conductor.refresh_product_affinity(%s)", (ids,)).fetchone()[0]
+            assert written == len(maintained)
+            assert conn.execute("select count(*) from conductor.pending_affinity_refresh").fetchone()[0] == 0
+        assert conn.execute(query).fetchall() == maintained
+        changed = conn.execute("select conductor.rebuild_all()").fetchone()[0]
+        assert changed["customer_product_affinity"] == 0
+        assert_maintained_equals_rebuild(conn)
