@@ -4,7 +4,7 @@
 -- and when a threshold table changes). Rows are written only when a value changes.
 -- Reads: transactions, customers, the threshold tables (through conductor.customer_scores).
 -- Writes: customers (metric columns only); leads of the customers whose last visit moved are
--- relinked (conductor.relink_leads_of_phones).
+-- relinked (conductor.link_leads, called only for phones that have a lead).
 -- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
 -- planned once per session instead of on every POS sale, and their plan shapes (index lookups
 -- per customer, hashed or merged diffs) stay linear from one customer to a full rebuild. JIT is
@@ -419,8 +419,12 @@ begin
                 else c.last_scored_at
             end
         where c.id = v_old.id;
-        if v_last is distinct from v_old.last_visited then
-            perform conductor.relink_leads_of_phones(array_remove(array[v_old.phone], null));
+        -- the check of conductor.relink_leads_of_phones, inline: one probe of leads per sale
+        if
+            v_last is distinct from v_old.last_visited
+            and exists (select from public.leads as l where l.phone_number = v_old.phone)
+        then
+            perform conductor.link_leads(array[v_old.phone]);
         end if;
 
         if cardinality(v_new_days) = 0 then
