@@ -91,52 +91,29 @@ per_product as (
     from lines as l
     group by l.customer_id, l.product_sku
     having bool_or(l.is_sale)
-),
-
-computed as (
-    select
-        p.customer_id,
-        p.product_sku,
-        p.product_name,
-        p.category,
-        p.brand,
-        p.purchase_count,
-        p.units_purchased,
-        p.total_spent,
-        p.first_purchased,
-        p.last_purchased,
-        p.avg_price_paid,
-        p.avg_unit_price_weighted,
-        -- seed 000: CASE WHEN COUNT(*) > 1 THEN 1.0 ELSE 0.0 END, counted in purchases
-        case when p.purchase_count > 1 then 1.0 else 0.0 end as repurchase_rate,
-        p.purchase_days::integer as purchase_days,
-        p.first_visit_number::integer as first_visit_number,
-        p.sale_lines,
-        p.sale_unit_price_sum,
-        p.sale_spent
-    from per_product as p
 )
 
 select
-    c.customer_id,
-    c.product_sku,
-    c.product_name,
-    c.category,
-    c.brand,
-    c.purchase_count,
-    c.units_purchased,
-    c.total_spent,
-    c.first_purchased,
-    c.last_purchased,
-    c.avg_price_paid,
-    c.avg_unit_price_weighted,
-    c.repurchase_rate,
-    c.purchase_days,
-    c.first_visit_number,
-    c.sale_lines,
-    c.sale_unit_price_sum,
-    c.sale_spent
-from computed as c;
+    p.customer_id,
+    p.product_sku,
+    p.product_name,
+    p.category,
+    p.brand,
+    p.purchase_count,
+    p.units_purchased,
+    p.total_spent,
+    p.first_purchased,
+    p.last_purchased,
+    p.avg_price_paid,
+    p.avg_unit_price_weighted,
+    -- seed 000: CASE WHEN COUNT(*) > 1 THEN 1.0 ELSE 0.0 END, counted in purchases
+    case when p.purchase_count > 1 then 1.0 else 0.0 end as repurchase_rate,
+    p.purchase_days::integer as purchase_days,
+    p.first_visit_number::integer as first_visit_number,
+    p.sale_lines,
+    p.sale_unit_price_sum,
+    p.sale_spent
+from per_product as p;
 comment on view conductor.product_affinity_from_sales is
 'customer_product_affinity as computed from the completed transactions and their lines (seed 000''s '
 'formulas in its columns, the package''s measures and maintenance totals beside them); what '
