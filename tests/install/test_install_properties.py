@@ -4,14 +4,13 @@ uninstall removes exactly the package, and a foreign table is never adopted."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from conductor_dev import installer
-from conductor_dev.localdb import bindir
+from conductor_dev.localdb import schema_dump
 
 # Rows that only use columns present since the first release, so every release can load them.
 SAMPLE_ROWS = """
@@ -44,22 +43,6 @@ KEPT_COLUMNS = {
     "public.leads": "phone_number, last_message",
     "conductor.settings": "key, value",
 }
-
-
-def schema_dump(url: str) -> str:
-    """pg_dump --schema-only without comments-only lines: equal dumps mean equal schemas."""
-    result = subprocess.run(
-        [str(bindir() / "pg_dump"), "--schema-only", "--no-tablespaces", "-d", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    lines = [
-        line
-        for line in result.stdout.splitlines()
-        if line and not line.startswith(("--", "\\restrict", "\\unrestrict"))
-    ]
-    return "\n".join(lines)
 
 
 def package_rows(url: str) -> dict[str, list[tuple]]:

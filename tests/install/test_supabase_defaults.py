@@ -50,7 +50,7 @@ def test_supabase_default_privileges_do_not_leak(pg_cluster) -> None:
         installer.install(url)
         anon_tables = pg_cluster.psql(
             "select count(*) from pg_class c where c.relnamespace = 'public'::regnamespace "
-            "and c.relkind in ('r','v','m') and has_table_privilege('anon', c.oid, 'select')",
+            "and c.relkind in ('r','p','v','m') and has_table_privilege('anon', c.oid, 'select')",
             dbname=name,
         )
         assert anon_tables.strip() == "0"

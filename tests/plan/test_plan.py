@@ -100,9 +100,26 @@ def plan_target(kind: str, identity: str, parent: str | None) -> str | None:
     return _base(identity).replace('"', "")
 
 
+def attached_index_table(entries: dict, schema: str, index: str) -> str:
+    """The table of a partition's index (an INDEX ATTACH entry names only the index): the one its
+    own INDEX or CONSTRAINT entry puts it on."""
+    for (kind, entry_schema, name), body in entries.items():
+        if entry_schema == schema and (
+            (kind == "INDEX" and name == index) or (kind == "CONSTRAINT" and name.endswith(" " + index))
+        ):
+            return dump_target((kind, entry_schema, name), body)
+    raise AssertionError(f"no entry creates the attached index {schema}.{index}")
+
+
 def changed_targets(before: dict, after: dict) -> set[str]:
     keys = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
-    return {dump_target(k, after.get(k) or before.get(k)) for k in keys if k[0] != "MATERIALIZED VIEW DATA"}
+    return {
+        attached_index_table({**before, **after}, k[1], k[2])
+        if k[0] == "INDEX ATTACH"
+        else dump_target(k, after.get(k) or before.get(k))
+        for k in keys
+        if k[0] != "MATERIALIZED VIEW DATA"
+    }
 
 
 def run_cli(monkeypatch, capsys, url: str, *args: str) -> tuple[int, str]:

@@ -52,7 +52,7 @@ order by 1
 RELATION_NAMES = """
 select distinct c.relname from pg_class as c
 where c.relnamespace in ('public'::regnamespace, 'conductor'::regnamespace)
-  and c.relkind in ('r', 'v', 'm')
+  and c.relkind in ('r', 'p', 'v', 'm')
   and not exists (select from pg_type as t
                   where t.typname = c.relname and t.typnamespace = 'pg_catalog'::regnamespace)
 """

@@ -39,6 +39,22 @@ def bindir() -> Path:
     return Path(candidates[-1]).parent
 
 
+def schema_dump(url: str) -> str:
+    """pg_dump --schema-only without comment lines: equal dumps mean equal schemas."""
+    result = subprocess.run(
+        [str(bindir() / "pg_dump"), "--schema-only", "--no-tablespaces", "-d", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = [
+        line
+        for line in result.stdout.splitlines()
+        if line and not line.startswith(("--", "\\restrict", "\\unrestrict"))
+    ]
+    return "\n".join(lines)
+
+
 def _as_server_user(cmd: list[str]) -> list[str]:
     if os.geteuid() == 0:
         return ["runuser", "-u", "postgres", "--", *cmd]

@@ -294,7 +294,14 @@ select
             'create ' || case c.relpersistence when 'u' then 'unlogged ' else '' end
             || case r.relkind when 'p' then 'partitioned ' when 'f' then 'foreign ' else '' end
             || 'table ' || r.oid::pg_catalog.regclass::text
+            || case when r.relkind = 'p'
+                    then ' partition by ' || pg_catalog.pg_get_partkeydef(r.oid) else '' end
             || coalesce(' with (' || pg_catalog.array_to_string(c.reloptions, ', ') || ')', '')
+            || case when c.relispartition
+                    then E'\npartition of ' || (select i.inhparent::pg_catalog.regclass::text
+                                                from pg_catalog.pg_inherits as i where i.inhrelid = r.oid)
+                         || ' ' || pg_catalog.pg_get_expr(c.relpartbound, r.oid)
+                    else '' end
             || case when c.relrowsecurity then E'\nrow level security enabled' else '' end
             || case when c.relforcerowsecurity then E'\nrow level security forced' else '' end
             || case when c.relreplident <> 'd' then E'\nreplica identity ' || c.relreplident::text else '' end

@@ -12,6 +12,151 @@
 -- off (a compile would cost more than a sale's work). Only the first rows of many customers (a
 -- first load, a rebuild from raw rows) are planned for their size each time.
 
+-- Every row of these customers, computed from their sales, inserted into p_table (the public
+-- table or a new partition of it) in key order by one statement planned for its real size (hashed
+-- passes over the tables instead of index lookups per customer). Nothing is compared: the caller
+-- knows none of these customers has a row there.
+-- Reads: conductor.product_affinity_from_sales. Writes: p_table.
+create function conductor.insert_product_affinity(p_table regclass, p_member_ids text[])
+returns integer
+volatile
+security invoker
+set search_path = pg_catalog, pg_temp
+-- the one sort over every line of these customers stays in memory or spills little
+set work_mem = '64MB'
+language plpgsql
+as $$
+declare
+    v_rows integer;
+begin
+    execute format(
+        $insert$
+            insert into %s (
+                customer_id, product_sku, product_name, category, brand, purchase_count, units_purchased,
+                total_spent, first_purchased, last_purchased, avg_price_paid, avg_unit_price_weighted,
+                repurchase_rate, purchase_days, first_visit_number, sale_lines, sale_unit_price_sum, sale_spent
+            )
+            select
+                c.customer_id, c.product_sku, c.product_name, c.category, c.brand, c.purchase_count,
+                c.units_purchased, c.total_spent, c.first_purchased, c.last_purchased, c.avg_price_paid,
+                c.avg_unit_price_weighted, c.repurchase_rate, c.purchase_days, c.first_visit_number,
+                c.sale_lines, c.sale_unit_price_sum, c.sale_spent
+            from conductor.product_affinity_from_sales as c
+            where c.customer_id = any($1)
+            order by c.customer_id, c.product_sku
+        $insert$,
+        p_table
+    )
+    using p_member_ids;
+    get diagnostics v_rows = row_count;
+    return v_rows;
+end
+$$;
+comment on function conductor.insert_product_affinity(regclass, text[]) is
+'Inserts every customer_product_affinity row of these customers, computed from their sales, into p_table '
+'(the public table or a new partition of it) in key order, without comparing. Returns the rows inserted.';
+
+-- Fresh storage for an empty customer_product_affinity: many customers' rows computed at once (a
+-- first load, a rebuild from raw rows) go into a new table without indexes, triggers or a
+-- foreign-key probe per row, which then replaces the empty partition. Attaching it builds each
+-- index with one sort, checks the foreign key to customers with one query and gives it the
+-- public table's triggers; it keeps the old partition's owner, privileges, options, row level
+-- security and comment. Writers of the table wait from the start (SHARE lock); readers go on
+-- while the rows are computed and wait from the swap (ACCESS EXCLUSIVE: detach, drop, attach)
+-- until the caller commits. Returns the rows written, or null (nothing done) when the table has
+-- rows: those are compared and changed in place instead.
+-- Reads: conductor.product_affinity_from_sales, the partition's catalog entries.
+-- Writes: replaces conductor.customer_product_affinity_rows.
+create function conductor.swap_in_product_affinity(p_member_ids text[])
+returns integer
+volatile
+security invoker
+set search_path = pg_catalog, pg_temp
+language plpgsql
+as $$
+declare
+    v_old record;
+    v_privilege record;
+    v_rows integer;
+begin
+    lock table public.customer_product_affinity in share mode;
+    if exists (select from public.customer_product_affinity) then
+        return null;
+    end if;
+    select
+        c.relowner,
+        c.relowner::regrole::text as owner_name,
+        c.reloptions,
+        c.relacl as acl,
+        c.relrowsecurity,
+        c.relforcerowsecurity,
+        pg_catalog.obj_description(c.oid, 'pg_class') as description
+    into v_old
+    from pg_catalog.pg_class as c
+    where c.oid = 'conductor.customer_product_affinity_rows'::regclass;
+
+    create table conductor.customer_product_affinity_next (
+        like public.customer_product_affinity including defaults including constraints including comments
+    );
+    if v_old.reloptions is not null then
+        execute format(
+            'alter table conductor.customer_product_affinity_next set (%s)',
+            array_to_string(v_old.reloptions, ', ')
+        );
+    end if;
+    v_rows := conductor.insert_product_affinity('conductor.customer_product_affinity_next', p_member_ids);
+
+    -- The new table as the install leaves the partition: exactly the old one's privileges.
+    for v_privilege in
+        select
+            a.privilege_type,
+            case when a.grantee = 0 then 'public' else quote_ident(a.grantee::regrole::text) end as grantee
+        from pg_catalog.pg_class as c
+        cross join lateral pg_catalog.aclexplode(c.relacl) as a
+        where c.oid = 'conductor.customer_product_affinity_next'::regclass and a.grantee <> c.relowner
+    loop
+        execute format(
+            'revoke %s on table conductor.customer_product_affinity_next from %s',
+            v_privilege.privilege_type, v_privilege.grantee
+        );
+    end loop;
+    for v_privilege in
+        select
+            a.privilege_type,
+            case when a.grantee = 0 then 'public' else quote_ident(a.grantee::regrole::text) end as grantee,
+            a.is_grantable
+        from pg_catalog.aclexplode(v_old.acl) as a
+        where a.grantee <> v_old.relowner
+    loop
+        execute format(
+            'grant %s on table conductor.customer_product_affinity_next to %s%s',
+            v_privilege.privilege_type, v_privilege.grantee,
+            case when v_privilege.is_grantable then ' with grant option' else '' end
+        );
+    end loop;
+    if v_old.relrowsecurity then
+        alter table conductor.customer_product_affinity_next enable row level security;
+    end if;
+    if v_old.relforcerowsecurity then
+        alter table conductor.customer_product_affinity_next force row level security;
+    end if;
+    execute format('comment on table conductor.customer_product_affinity_next is %L', v_old.description);
+
+    alter table public.customer_product_affinity detach partition conductor.customer_product_affinity_rows;
+    drop table conductor.customer_product_affinity_rows;
+    alter table conductor.customer_product_affinity_next rename to customer_product_affinity_rows;
+    alter table public.customer_product_affinity attach partition conductor.customer_product_affinity_rows default;
+    if v_old.owner_name <> current_user then
+        execute format('alter table conductor.customer_product_affinity_rows owner to %I', v_old.owner_name);
+    end if;
+    return v_rows;
+end
+$$;
+comment on function conductor.swap_in_product_affinity(text[]) is
+'When customer_product_affinity is empty: computes these customers'' rows into a new table and swaps it '
+'in as the storage partition (indexes built once, the foreign key checked by one query); readers wait '
+'from the swap to the commit. Returns the rows written, or null when the table has rows (nothing done).';
+
 create function conductor.refresh_product_affinity(p_member_ids text[])
 returns integer
 volatile
@@ -30,29 +175,16 @@ begin
     perform conductor.lock_customers(p_member_ids);
 
     -- A first load or a rebuild from raw rows: none of these many customers has a row yet, so
-    -- nothing is compared. The statement is planned for its real size (hashed passes over the
-    -- tables instead of index lookups per customer) and inserts in key order.
+    -- nothing is compared. Into an empty table the rows go through fresh storage, into the
+    -- table itself otherwise.
     if cardinality(p_member_ids) > 1000 and not exists (
         select from public.customer_product_affinity as a
         where a.customer_id = any(p_member_ids)
     ) then
-        execute $insert$
-            insert into public.customer_product_affinity (
-                customer_id, product_sku, product_name, category, brand, purchase_count, units_purchased,
-                total_spent, first_purchased, last_purchased, avg_price_paid, avg_unit_price_weighted,
-                repurchase_rate, purchase_days, first_visit_number, sale_lines, sale_unit_price_sum, sale_spent
-            )
-            select
-                c.customer_id, c.product_sku, c.product_name, c.category, c.brand, c.purchase_count,
-                c.units_purchased, c.total_spent, c.first_purchased, c.last_purchased, c.avg_price_paid,
-                c.avg_unit_price_weighted, c.repurchase_rate, c.purchase_days, c.first_visit_number,
-                c.sale_lines, c.sale_unit_price_sum, c.sale_spent
-            from conductor.product_affinity_from_sales as c
-            where c.customer_id = any($1)
-            order by c.customer_id, c.product_sku
-        $insert$
-        using p_member_ids;
-        get diagnostics v_rows = row_count;
+        v_rows := conductor.swap_in_product_affinity(p_member_ids);
+        if v_rows is null then
+            v_rows := conductor.insert_product_affinity('public.customer_product_affinity', p_member_ids);
+        end if;
         delete from conductor.pending_affinity_refresh as p
         where p.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id));
         return v_rows;

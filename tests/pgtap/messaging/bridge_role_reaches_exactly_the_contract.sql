@@ -39,7 +39,7 @@ select is_empty(
 );
 select is_empty(
     $$select c.oid::regclass::text from pg_catalog.pg_class as c
-      where c.relnamespace in ('conductor'::regnamespace, 'public'::regnamespace) and c.relkind in ('r', 'v', 'm')
+      where c.relnamespace in ('conductor'::regnamespace, 'public'::regnamespace) and c.relkind in ('r', 'p', 'v', 'm')
         and has_table_privilege('conductor_bridge', c.oid, 'SELECT, INSERT, UPDATE, DELETE')$$,
     'it can read or write no table directly'
 );

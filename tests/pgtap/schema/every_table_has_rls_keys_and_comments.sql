@@ -9,7 +9,7 @@ select
     format('%I.%I', c.relnamespace::regnamespace, c.relname) as table_name
 from pg_catalog.pg_class as c
 where
-    c.relkind = 'r'
+    c.relkind in ('r', 'p')
     and c.relnamespace in ('public'::regnamespace, 'conductor'::regnamespace)
     and format('%I.%I', c.relnamespace::regnamespace, c.relname) in (
         select object_identity from conductor.package_objects

@@ -47,7 +47,7 @@ select fk_ok('public', 'scheduled_messages', 'message_id', 'public', 'messages',
 select is_empty(
     $$select format('%I.%I', c.relnamespace::regnamespace, c.relname)
       from pg_catalog.pg_class as c
-      where c.relkind = 'r' and c.relnamespace = 'public'::regnamespace
+      where c.relkind in ('r', 'p') and c.relnamespace = 'public'::regnamespace
         and exists (select from pg_catalog.pg_attribute as a
                     where a.attrelid = c.oid and a.attname = 'updated_at' and not a.attisdropped)
         and not exists (select from pg_catalog.pg_trigger as t
