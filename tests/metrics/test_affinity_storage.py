@@ -1,11 +1,14 @@
-"""customer_product_affinity's storage: the rows of many customers computed into an empty table (a
-first load, a rebuild from raw rows) go into a freshly built partition that replaces the empty one.
-The swapped-in partition is exactly the installed one (schema, privileges, comments, row level
-security, indexes, foreign key, triggers), whatever default privileges the database had; its rows
-are those the sales' maintenance kept. Into a table that holds other customers' rows, the rows are
-inserted in place and the partition stays."""
+"""customer_product_affinity's storage: conductor.rebuild_all() from raw rows (an empty table)
+computes every row into a fresh partition and swaps it in. The swapped-in partition is exactly the
+installed one (schema, privileges, comments, row level security, indexes, foreign key, triggers),
+whatever default privileges the database had, and holds the rows the sales' maintenance kept.
+When readers hold the table or customers past a short wait, or wait on the rebuild themselves
+(a deadlock in the making), the rebuild inserts the rows in place instead and nobody fails."""
 
 from __future__ import annotations
+
+import threading
+import time
 
 from conductor_dev.localdb import schema_dump
 
@@ -18,30 +21,34 @@ COLUMNS = (
 )
 ROWS = f"select {COLUMNS} from public.customer_product_affinity order by customer_id, product_sku"
 PARTITION = "select 'conductor.customer_product_affinity_rows'::regclass::oid"
+WAIT_BOUND_S = 120  # generous: the condition usually holds within milliseconds
 
 
-def many_customers(conn) -> list[str]:
-    """Every customer, past 1,000 ids with customers who have no sales (they get no rows)."""
-    conn.execute(
-        "insert into public.customers (member_id) select 'BULK-' || g from generate_series(1, 1001) as g"
-    )
-    return [r[0] for r in conn.execute("select member_id from public.customers order by member_id")]
+def emptied(conn) -> list[tuple]:
+    """The maintained rows, then an empty table: what a rebuild from raw rows starts from."""
+    rows = conn.execute(ROWS).fetchall()
+    assert len({row[0] for row in rows}) > 50  # the seeded history, many customers
+    conn.execute("delete from public.customer_product_affinity")
+    return rows
 
 
-def test_a_rebuild_into_an_empty_table_swaps_in_a_partition_exactly_as_installed(seeded_db):
+def wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT_BOUND_S
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_rebuild_from_raw_rows_swaps_in_a_partition_exactly_as_installed(seeded_db):
     with seeded_db.connect() as conn:
-        maintained = conn.execute(ROWS).fetchall()
-        assert len({row[0] for row in maintained}) > 50  # the seeded history, many customers
-        ids = many_customers(conn)
+        maintained = emptied(conn)
         # Whatever the database grants on new tables, the new partition gets the installed one's privileges.
         conn.execute("alter default privileges in schema conductor grant all on tables to anon, service_role")
         conn.execute("alter default privileges grant all on tables to public")
         before = schema_dump(seeded_db.url)
         partition_before = conn.execute(PARTITION).fetchone()[0]
-        with conn.transaction():
-            conn.execute("delete from public.customer_product_affinity")
-            written = conn.execute("select conductor.refresh_product_affinity(%s)", (ids,)).fetchone()[0]
-            assert written == len(maintained)
+        changed = conn.execute("select conductor.rebuild_all()").fetchone()[0]
+        assert changed["customer_product_affinity"] == len(maintained)
         assert conn.execute(PARTITION).fetchone()[0] != partition_before
         assert conn.execute(ROWS).fetchall() == maintained
         assert conn.execute(
@@ -50,32 +57,80 @@ def test_a_rebuild_into_an_empty_table_swaps_in_a_partition_exactly_as_installed
         ).fetchall() == [(False,), (False,), (False,)]
         assert schema_dump(seeded_db.url) == before
         # The table's trigger runs on the new partition: an updated row moves updated_at.
-        customer = maintained[0][0]
+        key = maintained[0][:2]
         conn.execute(
             "update public.customer_product_affinity set brand = 'x', updated_at = updated_at "
             "where customer_id = %s and product_sku = %s",
-            (customer, maintained[0][1]),
+            key,
         )
         assert conn.execute(
-            "select updated_at > created_at from public.customer_product_affinity where customer_id = %s "
-            "and product_sku = %s",
-            (customer, maintained[0][1]),
+            "select updated_at > created_at from public.customer_product_affinity "
+            "where customer_id = %s and product_sku = %s",
+            key,
         ).fetchone()[0]
         conn.execute("select conductor.rebuild_all()")
         assert_maintained_equals_rebuild(conn)
 
 
-def test_rows_of_many_customers_beside_other_customers_rows_are_inserted_in_place(seeded_db):
-    with seeded_db.connect() as conn:
-        maintained = conn.execute(ROWS).fetchall()
-        ids = many_customers(conn)
-        kept = maintained[0][0]  # this customer's rows stay; everyone else's are computed again
+def test_a_reader_holding_customers_makes_the_rebuild_insert_in_place(seeded_db):
+    with seeded_db.connect() as conn, seeded_db.connect(autocommit=False) as reader:
+        maintained = emptied(conn)
         partition_before = conn.execute(PARTITION).fetchone()[0]
-        with conn.transaction():
-            conn.execute("delete from public.customer_product_affinity where customer_id <> %s", (kept,))
-            others = [i for i in ids if i != kept]
-            written = conn.execute("select conductor.refresh_product_affinity(%s)", (others,)).fetchone()[0]
-            assert written == sum(1 for row in maintained if row[0] != kept)
+        reader.execute("select count(*) from public.customers")  # its transaction stays open
+        changed = conn.execute("select conductor.rebuild_all()").fetchone()[0]
+        reader.rollback()
+        assert changed["customer_product_affinity"] == len(maintained)
         assert conn.execute(PARTITION).fetchone()[0] == partition_before
         assert conn.execute(ROWS).fetchall() == maintained
         assert_maintained_equals_rebuild(conn)
+
+
+def test_a_reader_waiting_on_the_rebuild_is_never_deadlocked_by_its_swap(seeded_db):
+    """The reader read affinity, then waits for a customer row the rebuild holds: a swap's ACCESS
+    EXCLUSIVE wait would close a cycle. The rebuild gives up its wait before any deadlock check and
+    inserts in place; the reader then gets its row."""
+    with (
+        seeded_db.connect() as conn,
+        seeded_db.connect(autocommit=False) as reader,
+        seeded_db.connect() as monitor,
+    ):
+        deadlock_timeout_ms = conn.execute(
+            "select setting::integer from pg_settings where name = 'deadlock_timeout'"
+        ).fetchone()[0]
+        assert deadlock_timeout_ms > 500  # the swap's own bound on a lock wait
+        maintained = emptied(conn)
+        customer = maintained[0][0]
+        partition_before = conn.execute(PARTITION).fetchone()[0]
+        reader_pid = reader.execute("select pg_backend_pid()").fetchone()[0]
+        reader.execute("select count(*) from public.customer_product_affinity")
+        outcome: dict = {}
+
+        def lock_the_customer() -> None:
+            try:
+                reader.execute("select 1 from public.customers where member_id = %s for update", (customer,))
+                outcome["reader"] = "got the row"
+            except Exception as exc:  # noqa: BLE001 - the assertion below names it
+                outcome["reader"] = repr(exc)
+
+        with conn.transaction():
+            conn.execute("select conductor.lock_customers(array(select member_id from public.customers))")
+            waiting = threading.Thread(target=lock_the_customer)
+            waiting.start()
+            # The reader waits on the row lock, past its one deadlock check.
+            wait_until(
+                lambda: monitor.execute(
+                    "select a.wait_event_type = 'Lock' and clock_timestamp() - a.query_start "
+                    "> (select setting::integer from pg_settings where name = 'deadlock_timeout') "
+                    "* interval '1 ms' * 2 "
+                    "from pg_stat_activity as a where a.pid = %s",
+                    (reader_pid,),
+                ).fetchone()[0],
+                "the reader to wait on the customer's row",
+            )
+            changed = conn.execute("select conductor.rebuild_all()").fetchone()[0]
+        waiting.join(WAIT_BOUND_S)
+        reader.rollback()
+        assert outcome.get("reader") == "got the row"
+        assert changed["customer_product_affinity"] == len(maintained)
+        assert conn.execute(PARTITION).fetchone()[0] == partition_before
+        assert conn.execute(ROWS).fetchall() == maintained

@@ -13,7 +13,7 @@
 -- first load, a rebuild from raw rows) are planned for their size each time.
 
 -- Every row of these customers, computed from their sales, inserted into p_table (the public
--- table or a new partition of it) in key order by one statement planned for its real size (hashed
+-- table, or the new partition conductor.swap_in_product_affinity builds) in key order by one statement planned for its real size (hashed
 -- passes over the tables instead of index lookups per customer). Nothing is compared: the caller
 -- knows none of these customers has a row there.
 -- Reads: conductor.product_affinity_from_sales. Writes: p_table.
@@ -56,17 +56,21 @@ comment on function conductor.insert_product_affinity(regclass, text[]) is
 'Inserts every customer_product_affinity row of these customers, computed from their sales, into p_table '
 '(the public table or a new partition of it) in key order, without comparing. Returns the rows inserted.';
 
--- Fresh storage for an empty customer_product_affinity: many customers' rows computed at once (a
--- first load, a rebuild from raw rows) go into a new table without indexes, triggers or a
--- foreign-key probe per row, which then replaces the empty partition. Attaching it builds each
--- index with one sort, checks the foreign key to customers with one query and gives it the
--- public table's triggers; it keeps the old partition's owner, privileges, options, row level
--- security and comment. Writers of the table wait from the start (SHARE lock); readers go on
--- while the rows are computed and wait from the swap (ACCESS EXCLUSIVE: detach, drop, attach)
--- until the caller commits. Returns the rows written, or null (nothing done) when the table has
--- rows: those are compared and changed in place instead.
--- Reads: conductor.product_affinity_from_sales, the partition's catalog entries.
--- Writes: replaces conductor.customer_product_affinity_rows.
+-- Fresh storage for an empty customer_product_affinity, for conductor.rebuild_all from raw rows:
+-- every customer's rows go into a new table without indexes, triggers or a foreign-key probe per
+-- row, which then replaces the empty partition. Attaching it builds each index with one sort,
+-- checks the foreign key to customers with one query and gives it the public table's triggers;
+-- it keeps the old partition's owner, privileges, options, row level security and comment.
+-- Locks: writers of the table wait from the start (SHARE); readers go on while the rows are
+-- computed. The swap then holds ACCESS EXCLUSIVE on the table and on customers (detaching and
+-- dropping a partition with a foreign key drops its triggers on customers) until the caller
+-- commits, so their readers wait from the swap to the commit. Each lock is waited for at most
+-- half a second and never into a deadlock: when readers hold the tables longer, the computed
+-- rows are inserted in place instead (index entries and foreign-key checks per row).
+-- Returns the rows written, or null (nothing done) when the table has rows or writers hold it.
+-- Reads: conductor.product_affinity_from_sales, the partition's catalog entries. Writes:
+-- customer_product_affinity (a new conductor.customer_product_affinity_rows), takes the customers
+-- off conductor.pending_affinity_refresh.
 create function conductor.swap_in_product_affinity(p_member_ids text[])
 returns integer
 volatile
@@ -75,11 +79,18 @@ set search_path = pg_catalog, pg_temp
 language plpgsql
 as $$
 declare
+    v_lock_timeout constant text := current_setting('lock_timeout');
     v_old record;
     v_privilege record;
     v_rows integer;
 begin
-    lock table public.customer_product_affinity in share mode;
+    begin
+        perform set_config('lock_timeout', '500ms', true);
+        lock table public.customer_product_affinity in share mode;
+        perform set_config('lock_timeout', v_lock_timeout, true);
+    exception when lock_not_available or deadlock_detected then
+        return null;
+    end;
     if exists (select from public.customer_product_affinity) then
         return null;
     end if;
@@ -105,6 +116,21 @@ begin
         );
     end if;
     v_rows := conductor.insert_product_affinity('conductor.customer_product_affinity_next', p_member_ids);
+    delete from conductor.pending_affinity_refresh as p
+    where p.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id));
+
+    begin
+        perform set_config('lock_timeout', '500ms', true);
+        lock table public.customer_product_affinity in access exclusive mode;
+        lock table public.customers in access exclusive mode;
+        perform set_config('lock_timeout', v_lock_timeout, true);
+    exception when lock_not_available or deadlock_detected then
+        insert into public.customer_product_affinity
+        select n.* from conductor.customer_product_affinity_next as n
+        order by n.customer_id, n.product_sku;
+        drop table conductor.customer_product_affinity_next;
+        return v_rows;
+    end;
 
     -- The new table as the install leaves the partition: exactly the old one's privileges.
     for v_privilege in
@@ -153,9 +179,10 @@ begin
 end
 $$;
 comment on function conductor.swap_in_product_affinity(text[]) is
-'When customer_product_affinity is empty: computes these customers'' rows into a new table and swaps it '
-'in as the storage partition (indexes built once, the foreign key checked by one query); readers wait '
-'from the swap to the commit. Returns the rows written, or null when the table has rows (nothing done).';
+'For a rebuild from raw rows: when customer_product_affinity is empty, computes these customers'' rows into a '
+'new table and swaps it in as the storage partition (indexes built once, the foreign key checked by one '
+'query); readers of the table and of customers wait from the swap to the commit. Returns the rows '
+'written, or null when the table has rows or writers hold it (nothing done).';
 
 create function conductor.refresh_product_affinity(p_member_ids text[])
 returns integer
@@ -175,16 +202,12 @@ begin
     perform conductor.lock_customers(p_member_ids);
 
     -- A first load or a rebuild from raw rows: none of these many customers has a row yet, so
-    -- nothing is compared. Into an empty table the rows go through fresh storage, into the
-    -- table itself otherwise.
+    -- nothing is compared.
     if cardinality(p_member_ids) > 1000 and not exists (
         select from public.customer_product_affinity as a
         where a.customer_id = any(p_member_ids)
     ) then
-        v_rows := conductor.swap_in_product_affinity(p_member_ids);
-        if v_rows is null then
-            v_rows := conductor.insert_product_affinity('public.customer_product_affinity', p_member_ids);
-        end if;
+        v_rows := conductor.insert_product_affinity('public.customer_product_affinity', p_member_ids);
         delete from conductor.pending_affinity_refresh as p
         where p.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id));
         return v_rows;
