@@ -65,8 +65,9 @@ comment on function conductor.insert_product_affinity(regclass, text[]) is
 -- computed. The swap then holds ACCESS EXCLUSIVE on the table and on customers (detaching and
 -- dropping a partition with a foreign key drops its triggers on customers) until the caller
 -- commits, so their readers wait from the swap to the commit. Each lock is waited for at most
--- half a second and never into a deadlock: when readers hold the tables longer, the computed
--- rows are inserted in place instead (index entries and foreign-key checks per row).
+-- twice deadlock_timeout (at least a second), and a deadlock through the wait ends the wait:
+-- when readers hold the tables longer, or wait on the caller, the computed rows are inserted in
+-- place instead (index entries and foreign-key checks per row).
 -- Returns the rows written, or null (nothing done) when the table has rows or writers hold it.
 -- Reads: conductor.product_affinity_from_sales, the partition's catalog entries. Writes:
 -- customer_product_affinity (a new conductor.customer_product_affinity_rows), takes the customers
@@ -80,12 +81,17 @@ language plpgsql
 as $$
 declare
     v_lock_timeout constant text := current_setting('lock_timeout');
+    -- Past one deadlock check: a cycle through this wait aborts the wait (caught below), and an
+    -- autovacuum in the way is cancelled.
+    v_lock_wait constant text := greatest(
+        2 * extract(epoch from current_setting('deadlock_timeout')::interval) * 1000, 1000
+    )::integer || 'ms';
     v_old record;
     v_privilege record;
     v_rows integer;
 begin
     begin
-        perform set_config('lock_timeout', '500ms', true);
+        perform set_config('lock_timeout', v_lock_wait, true);
         lock table public.customer_product_affinity in share mode;
         perform set_config('lock_timeout', v_lock_timeout, true);
     exception when lock_not_available or deadlock_detected then
@@ -120,7 +126,7 @@ begin
     where p.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id));
 
     begin
-        perform set_config('lock_timeout', '500ms', true);
+        perform set_config('lock_timeout', v_lock_wait, true);
         lock table public.customer_product_affinity in access exclusive mode;
         lock table public.customers in access exclusive mode;
         perform set_config('lock_timeout', v_lock_timeout, true);
