@@ -4,8 +4,8 @@
 -- stay put are not written). A visit day appended after the last one changes no stored row.
 -- Reads: conductor.product_affinity_from_sales (the formulas: seed 000's populate query in
 -- avg_price_paid and repurchase_rate, docs/seed-fidelity.md), transactions, transaction_items.
--- Writes: customer_product_affinity, and takes the customers off
--- conductor.pending_affinity_refresh (they are current now).
+-- Writes: customer_product_affinity (for a rebuild from raw rows, a new storage partition swapped
+-- in), and takes the customers off conductor.pending_affinity_refresh (they are current now).
 -- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
 -- planned once per session instead of on every POS sale, and their plan shapes (index lookups
 -- per customer, hashed or merged diffs) stay linear from one customer to a full rebuild; JIT is
@@ -13,9 +13,9 @@
 -- first load, a rebuild from raw rows) are planned for their size each time.
 
 -- Every row of these customers, computed from their sales, inserted into p_table (the public
--- table, or the new partition conductor.swap_in_product_affinity builds) in key order by one statement planned for its real size (hashed
--- passes over the tables instead of index lookups per customer). Nothing is compared: the caller
--- knows none of these customers has a row there.
+-- table, or the new partition conductor.swap_in_product_affinity builds) in key order by one
+-- statement planned for its real size (hashed passes over the tables instead of index lookups
+-- per customer). Nothing is compared: the caller knows none of these customers has a row there.
 -- Reads: conductor.product_affinity_from_sales. Writes: p_table.
 create function conductor.insert_product_affinity(p_table regclass, p_member_ids text[])
 returns integer
@@ -54,7 +54,7 @@ end
 $$;
 comment on function conductor.insert_product_affinity(regclass, text[]) is
 'Inserts every customer_product_affinity row of these customers, computed from their sales, into p_table '
-'(the public table or a new partition of it) in key order, without comparing. Returns the rows inserted.';
+'(the public table or the new partition of a swap) in key order, without comparing. Returns the rows inserted.';
 
 -- Fresh storage for an empty customer_product_affinity, for conductor.rebuild_all from raw rows:
 -- every customer's rows go into a new table without indexes, triggers or a foreign-key probe per
