@@ -1,9 +1,10 @@
-"""customer_product_affinity's storage: conductor.rebuild_all() from raw rows (an empty table)
-computes every row into a fresh partition and swaps it in. The swapped-in partition is exactly the
-installed one (schema, privileges, comments, row level security, indexes, foreign key, triggers),
-whatever default privileges the database had, and holds the rows the sales' maintenance kept.
-When readers hold the table or customers past a short wait, or wait on the rebuild themselves
-(a deadlock in the making), the rebuild inserts the rows in place instead and nobody fails."""
+"""customer_product_affinity's storage: conductor.rebuild_all() from raw rows and a first load of
+many customers (an empty table) compute every row into a fresh partition and swap it in. The
+swapped-in partition is exactly the installed one (schema, privileges, comments, row level
+security, indexes, foreign key, triggers), whatever default privileges the database had, and holds
+the rows the sales' maintenance kept. Readers of customers go on during the swap. When readers hold
+the table past a short wait, or wait on the rebuild themselves (a deadlock in the making), the rows
+are inserted in place instead and nobody fails."""
 
 from __future__ import annotations
 
@@ -72,11 +73,11 @@ def test_a_rebuild_from_raw_rows_swaps_in_a_partition_exactly_as_installed(seede
         assert_maintained_equals_rebuild(conn)
 
 
-def test_a_reader_holding_customers_makes_the_rebuild_insert_in_place(seeded_db):
+def test_a_reader_holding_the_table_makes_the_rebuild_insert_in_place(seeded_db):
     with seeded_db.connect() as conn, seeded_db.connect(autocommit=False) as reader:
         maintained = emptied(conn)
         partition_before = conn.execute(PARTITION).fetchone()[0]
-        reader.execute("select count(*) from public.customers")  # its transaction stays open
+        reader.execute("select count(*) from public.customer_product_affinity")  # its transaction stays open
         changed = conn.execute("select conductor.rebuild_all()").fetchone()[0]
         reader.rollback()
         assert changed["customer_product_affinity"] == len(maintained)
@@ -85,9 +86,78 @@ def test_a_reader_holding_customers_makes_the_rebuild_insert_in_place(seeded_db)
         assert_maintained_equals_rebuild(conn)
 
 
+def test_readers_of_customers_neither_stop_the_swap_nor_wait_for_it(seeded_db):
+    with (
+        seeded_db.connect() as conn,
+        seeded_db.connect(autocommit=False) as reader,
+        seeded_db.connect() as late_reader,
+    ):
+        maintained = emptied(conn)
+        partition_before = conn.execute(PARTITION).fetchone()[0]
+        customers = reader.execute("select count(*) from public.customers").fetchone()[0]  # stays open
+        with conn.transaction():
+            changed = conn.execute("select conductor.rebuild_all()").fetchone()[0]
+            assert conn.execute(PARTITION).fetchone()[0] != partition_before
+            # The swap is not committed yet: a new reader of customers is served at once.
+            late_reader.execute("set lock_timeout = '100s'")
+            late_reader.execute("set statement_timeout = '100s'")
+            assert late_reader.execute("select count(*) from public.customers").fetchone()[0] == customers
+        reader.rollback()
+        assert changed["customer_product_affinity"] == len(maintained)
+        assert conn.execute(ROWS).fetchall() == maintained
+        assert_maintained_equals_rebuild(conn)
+
+
+def _first_load(conn, customers: int) -> None:
+    """One sale of one line for each of `customers` new customers, loaded by one statement per
+    table in one transaction (as a COPY of a first import)."""
+    conn.execute(
+        "insert into public.products (product_id, sku, name, category, brand) "
+        "values ('PID-LOAD', 'SKU-LOAD', 'Loaded', 'Flower', 'Brand')"
+    )
+    conn.execute(
+        "insert into public.customers (member_id, name) "
+        "select 'LOAD-' || g, 'Customer ' || g from generate_series(1, %s) as g",
+        (customers,),
+    )
+    with conn.transaction():
+        conn.execute(
+            "insert into public.transactions (transaction_id, customer_id, date, total_amount) "
+            "select 'TX-LOAD-' || g, 'LOAD-' || g, now() - g * interval '1 hour', 10 "
+            "from generate_series(1, %s) as g",
+            (customers,),
+        )
+        conn.execute(
+            "insert into public.transaction_items "
+            "(transaction_id, line_number, product_sku, product_name, quantity, unit_price, total_price) "
+            "select 'TX-LOAD-' || g, 1, 'SKU-LOAD', 'Loaded', 1, 10, 10 from generate_series(1, %s) as g",
+            (customers,),
+        )
+
+
+def test_a_first_load_of_many_customers_swaps_in_fresh_storage(db):
+    with db.connect() as conn:
+        partition_before = conn.execute(PARTITION).fetchone()[0]
+        _first_load(conn, 1200)
+        assert conn.execute(PARTITION).fetchone()[0] != partition_before
+        assert conn.execute("select count(*) from public.customer_product_affinity").fetchone()[0] == 1200
+        assert_maintained_equals_rebuild(conn)
+
+
+def test_a_first_load_beside_a_reader_of_the_table_inserts_in_place(db):
+    with db.connect() as conn, db.connect(autocommit=False) as reader:
+        partition_before = conn.execute(PARTITION).fetchone()[0]
+        reader.execute("select count(*) from public.customer_product_affinity")  # its transaction stays open
+        _first_load(conn, 1200)
+        reader.rollback()
+        assert conn.execute(PARTITION).fetchone()[0] == partition_before
+        assert conn.execute("select count(*) from public.customer_product_affinity").fetchone()[0] == 1200
+        assert_maintained_equals_rebuild(conn)
+
+
 def test_a_reader_waiting_on_the_rebuild_is_never_deadlocked_by_its_swap(seeded_db):
     """The reader read affinity, then waits for a customer row the rebuild holds, past its own
-    deadlock check: the swap's ACCESS EXCLUSIVE wait closes a cycle. The rebuild's deadlock check
+    deadlock check: the swap's ACCESS EXCLUSIVE wait on the table closes a cycle. The rebuild's deadlock check
     ends its wait, it inserts in place, and the reader then gets its row."""
     with (
         seeded_db.connect() as conn,

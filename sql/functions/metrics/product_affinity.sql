@@ -4,8 +4,9 @@
 -- stay put are not written). A visit day appended after the last one changes no stored row.
 -- Reads: conductor.product_affinity_from_sales (the formulas: seed 000's populate query in
 -- avg_price_paid and repurchase_rate, docs/seed-fidelity.md), transactions, transaction_items.
--- Writes: customer_product_affinity (for a rebuild from raw rows, a new storage partition swapped
--- in), and takes the customers off conductor.pending_affinity_refresh (they are current now).
+-- Writes: customer_product_affinity (into an empty table, for a first load or a rebuild from raw
+-- rows, a new storage partition swapped in), and takes the customers off
+-- conductor.pending_affinity_refresh (they are current now).
 -- The refresh functions run with plan_cache_mode = force_generic_plan: their statements are
 -- planned once per session instead of on every POS sale, and their plan shapes (index lookups
 -- per customer, hashed or merged diffs) stay linear from one customer to a full rebuild; JIT is
@@ -56,18 +57,20 @@ comment on function conductor.insert_product_affinity(regclass, text[]) is
 'Inserts every customer_product_affinity row of these customers, computed from their sales, into p_table '
 '(the public table or the new partition of a swap) in key order, without comparing. Returns the rows inserted.';
 
--- Fresh storage for an empty customer_product_affinity, for conductor.rebuild_all from raw rows:
+-- Fresh storage for an empty customer_product_affinity (a first load, a rebuild from raw rows):
 -- every customer's rows go into a new table without indexes, triggers or a foreign-key probe per
 -- row, which then replaces the empty partition. Attaching it builds each index with one sort,
 -- checks the foreign key to customers with one query and gives it the public table's triggers;
 -- it keeps the old partition's owner, privileges, options, row level security and comment.
 -- Locks: writers of the table wait from the start (SHARE); readers go on while the rows are
--- computed. The swap then holds ACCESS EXCLUSIVE on the table and on customers (detaching and
--- dropping a partition with a foreign key drops its triggers on customers) until the caller
--- commits, so their readers wait from the swap to the commit. Each lock is waited for at most
--- twice deadlock_timeout (at least a second), and a deadlock through the wait ends the wait:
--- when readers hold the tables longer, or wait on the caller, the computed rows are inserted in
--- place instead (index entries and foreign-key checks per row).
+-- computed. The swap then holds ACCESS EXCLUSIVE on the table until the caller commits, so its
+-- readers wait from the swap to the commit. The old partition is dropped without detaching it
+-- (a detached partition's foreign key would put triggers on customers, and dropping those needs
+-- ACCESS EXCLUSIVE there); attaching the new one checks the foreign key under SHARE ROW
+-- EXCLUSIVE on customers, which makes writers of customers wait to the commit, never readers.
+-- Each lock is waited for at most twice deadlock_timeout (at least a second), and a deadlock
+-- through the wait ends the wait: when readers hold the table longer, or wait on the caller, the
+-- computed rows are inserted in place instead (index entries and foreign-key checks per row).
 -- Returns the rows written, or null (nothing done) when the table has rows or writers hold it.
 -- Reads: conductor.product_affinity_from_sales, the partition's catalog entries. Writes:
 -- customer_product_affinity (a new conductor.customer_product_affinity_rows), takes the customers
@@ -128,7 +131,8 @@ begin
     begin
         perform set_config('lock_timeout', v_lock_wait, true);
         lock table public.customer_product_affinity in access exclusive mode;
-        lock table public.customers in access exclusive mode;
+        -- what attaching the new partition takes to check its foreign key
+        lock table public.customers in share row exclusive mode;
         perform set_config('lock_timeout', v_lock_timeout, true);
     exception when lock_not_available or deadlock_detected then
         insert into public.customer_product_affinity
@@ -174,7 +178,6 @@ begin
     end if;
     execute format('comment on table conductor.customer_product_affinity_next is %L', v_old.description);
 
-    alter table public.customer_product_affinity detach partition conductor.customer_product_affinity_rows;
     drop table conductor.customer_product_affinity_rows;
     alter table conductor.customer_product_affinity_next rename to customer_product_affinity_rows;
     alter table public.customer_product_affinity attach partition conductor.customer_product_affinity_rows default;
@@ -185,10 +188,11 @@ begin
 end
 $$;
 comment on function conductor.swap_in_product_affinity(text[]) is
-'For a rebuild from raw rows: when customer_product_affinity is empty, computes these customers'' rows into a '
-'new table and swaps it in as the storage partition (indexes built once, the foreign key checked by one '
-'query); readers of the table and of customers wait from the swap to the commit. Returns the rows '
-'written, or null when the table has rows or writers hold it (nothing done).';
+'For a first load or a rebuild from raw rows: when customer_product_affinity is empty, computes these '
+'customers'' rows into a new table and swaps it in as the storage partition (indexes built once, the foreign '
+'key checked by one query); readers of the table wait from the swap to the commit, writers of customers '
+'from the foreign-key check to the commit. Returns the rows written, or null when the table has rows or '
+'writers hold it (nothing done).';
 
 create function conductor.refresh_product_affinity(p_member_ids text[])
 returns integer
@@ -208,12 +212,15 @@ begin
     perform conductor.lock_customers(p_member_ids);
 
     -- A first load or a rebuild from raw rows: none of these many customers has a row yet, so
-    -- nothing is compared.
+    -- nothing is compared. Into an empty table the rows go through fresh storage.
     if cardinality(p_member_ids) > 1000 and not exists (
         select from public.customer_product_affinity as a
         where a.customer_id = any(p_member_ids)
     ) then
-        v_rows := conductor.insert_product_affinity('public.customer_product_affinity', p_member_ids);
+        v_rows := coalesce(
+            conductor.swap_in_product_affinity(p_member_ids),
+            conductor.insert_product_affinity('public.customer_product_affinity', p_member_ids)
+        );
         delete from conductor.pending_affinity_refresh as p
         where p.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id));
         return v_rows;

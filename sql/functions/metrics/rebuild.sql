@@ -4,8 +4,8 @@
 -- changes nothing and reports zeros. Writes of transactions and items wait while it runs; readers
 -- of the win-back queue wait only for its last step (a plain refresh, then the commit). Into an
 -- empty product affinity table (a rebuild from raw rows) the rows go through fresh storage
--- (conductor.swap_in_product_affinity): readers of affinity and customers wait from its swap to
--- the commit.
+-- (conductor.swap_in_product_affinity): readers of affinity wait from its swap to the commit,
+-- writers of customers from its foreign-key check to the commit.
 -- The two read caches are not rebuilt here but marked: every customer's ready AI context
 -- (readers compute it live until the per-minute builder has gone round) and the activity
 -- timeline (get_customer_timeline reads the base tables until the per-minute job
@@ -42,7 +42,7 @@ begin
     v_staff := conductor.refresh_staff();
     -- Rows of member ids no customer has any more cannot exist (foreign keys), so every row is in
     -- scope. From raw rows (an empty table) they go into fresh storage; late, because its swap
-    -- makes readers of affinity and customers wait until the commit.
+    -- makes readers of affinity wait until the commit.
     v_affinity := coalesce(
         conductor.swap_in_product_affinity(v_member_ids),
         conductor.refresh_product_affinity(v_member_ids)
