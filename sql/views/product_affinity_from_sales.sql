@@ -32,10 +32,11 @@ with sales as (
 ),
 
 lines as (
-    -- One window pass over each product's lines, newest sale first: the latest sale line gives
-    -- the name, brand and category; a line whose transaction or day differs from the line
-    -- before it (previous_*) starts a new purchase or a new purchase day (lines of one
-    -- transaction, and of one day, are adjacent in this order).
+    -- One window pass over each product's lines, sale lines first, newest first: the first line
+    -- (no previous one) gives the name, brand and category; a line whose transaction or day
+    -- differs from the line before it (previous_*) starts a new purchase or a new purchase day
+    -- (lines of one transaction, and of one day, are adjacent in this order, and a sale line
+    -- follows only sale lines).
     select
         s.customer_id,
         i.product_sku,
@@ -46,13 +47,12 @@ lines as (
         i.unit_price,
         -- refund lines reduce the spend by their amount, whichever sign the POS gave it
         case when s.is_sale then i.total_price else -abs(i.total_price) end as amount,
-        first_value(i.product_name) over latest as product_name,
-        first_value(i.brand) over latest as brand,
-        first_value(i.category) over latest as category,
+        i.product_name,
+        i.brand,
+        i.category,
         s.transaction_id,
         lag(s.transaction_id) over latest as previous_transaction_id,
-        lag(s.sold_on) over latest as previous_sold_on,
-        lag(s.is_sale) over latest as previous_is_sale
+        lag(s.sold_on) over latest as previous_sold_on
     from sales as s
     inner join public.transaction_items as i on s.transaction_id = i.transaction_id
     where i.product_sku is not null
@@ -66,14 +66,14 @@ per_product as (
     select
         l.customer_id,
         l.product_sku,
-        max(l.product_name) as product_name,
-        max(l.category) as category,
-        max(l.brand) as brand,
+        max(l.product_name) filter (where l.previous_transaction_id is null) as product_name,
+        max(l.category) filter (where l.previous_transaction_id is null) as category,
+        max(l.brand) filter (where l.previous_transaction_id is null) as brand,
         (count(*) filter (
             where l.is_sale and l.previous_transaction_id is distinct from l.transaction_id
         ))::integer as purchase_count,
         count(*) filter (
-            where l.is_sale and (l.previous_sold_on, l.previous_is_sale) is distinct from (l.sold_on, l.is_sale)
+            where l.is_sale and l.previous_sold_on is distinct from l.sold_on
         ) as purchase_days,
         coalesce(sum(l.quantity) filter (where l.is_sale), 0)::integer as units_purchased,
         sum(l.amount) as total_spent,
