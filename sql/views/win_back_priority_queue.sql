@@ -122,6 +122,9 @@ cross join
                     where v.member_id = p.member_id
                 )
             end as favorite_category
+        -- a limit keeps it a subquery, so the live lookup runs once per row (pulled up, its
+        -- expression would be evaluated again for the join to offers); one row, nothing to order
+        limit all  -- noqa: AM09
     ) as f
 left join shared_phones as sp on p.phone = sp.phone
 left join conductor.offers as o on f.favorite_category = o.category;
