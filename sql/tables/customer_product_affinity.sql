@@ -13,9 +13,9 @@
 -- slow). conductor.rebuild_all recomputes every customer's rows from the lines.
 -- Storage: a partitioned table whose only partition, conductor.customer_product_affinity_rows
 -- (DEFAULT), holds every row. Queries, upserts and the API go through the public table; a first
--- load or a rebuild from raw rows (an empty table) builds a fresh partition without indexes or foreign-key checks
--- per row and swaps it in (conductor.swap_in_product_affinity), so it pays one sort per index and
--- one foreign-key query instead of a probe per row.
+-- load or a rebuild from raw rows (an empty table) builds a fresh partition without indexes or
+-- foreign-key checks per row and swaps it in (conductor.swap_in_product_affinity), so it pays one
+-- sort per index and one foreign-key query instead of a probe per row.
 select pg_temp.claim_table('public', 'customer_product_affinity');
 select pg_temp.claim_table('conductor', 'customer_product_affinity_rows');
 
