@@ -14,9 +14,10 @@
 -- first load, a rebuild from raw rows) are planned for their size each time.
 
 -- Every row of these customers, computed from their sales, inserted into p_table (the public
--- table, or the new partition conductor.swap_in_product_affinity builds) in key order by one
--- statement planned for its real size (hashed passes over the tables instead of index lookups
--- per customer). Nothing is compared: the caller knows none of these customers has a row there.
+-- table, in key order; or the new partition conductor.swap_in_product_affinity builds, in the
+-- order computed) by one statement planned for its real size (hashed passes over the tables
+-- instead of index lookups per customer). Nothing is compared: the caller knows none of these
+-- customers has a row there.
 -- Reads: conductor.product_affinity_from_sales. Writes: p_table.
 create function conductor.insert_product_affinity(p_table regclass, p_member_ids text[])
 returns integer
@@ -44,9 +45,13 @@ begin
                 c.sale_lines, c.sale_unit_price_sum, c.sale_spent
             from conductor.product_affinity_from_sales as c
             where c.customer_id = any($1)
-            order by c.customer_id, c.product_sku
+            %s
         $insert$,
-        p_table
+        p_table,
+        -- Into the public table, whose indexes take each row, in key order. The new partition
+        -- of a swap builds its indexes afterwards, so its rows go in as computed (each
+        -- customer's together) without one more sort.
+        case when p_table = 'public.customer_product_affinity'::regclass then 'order by c.customer_id, c.product_sku' end
     )
     using p_member_ids;
     get diagnostics v_rows = row_count;
@@ -55,7 +60,7 @@ end
 $$;
 comment on function conductor.insert_product_affinity(regclass, text[]) is
 'Inserts every customer_product_affinity row of these customers, computed from their sales, into p_table '
-'(the public table or the new partition of a swap) in key order, without comparing. Returns the rows inserted.';
+'(the public table, in key order, or the new partition of a swap), without comparing. Returns the rows inserted.';
 
 -- Fresh storage for an empty customer_product_affinity (a first load, a rebuild from raw rows):
 -- every customer's rows go into a new table without indexes, triggers or a foreign-key probe per
