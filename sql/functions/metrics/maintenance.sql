@@ -15,6 +15,8 @@ volatile
 security definer
 set search_path = pg_catalog, pg_temp
 set jit = off
+-- a bulk load's groups and hashes over the transition table stay in memory
+set work_mem = '64MB'
 language plpgsql
 as $$
 declare
@@ -22,74 +24,84 @@ declare
     v_customers text[];
     v_staff jsonb;
     v_deltas jsonb;
-    v_appended record;
+    v_fallback text[];
     v_refreshed record;
 begin
-    -- Each branch lists the row versions the statement removed (sign -1) and added (sign +1),
-    -- then derives the touched customers and the staff deltas from them.
+    -- An insert reads its new rows; an update or a delete lists the row versions the statement
+    -- removed (sign -1) and added (sign +1). Both derive the touched customers and the staff
+    -- deltas from them.
     if tg_op = 'INSERT' then
-        with versions as (
-            select 1 as sign, n.customer_id, n.date, n.status, n.transaction_type, n.total_amount, n.staff_name,
-                n.shop_location
-            from new_rows as n
-        )
-
+        -- The customers with a completed transaction in the statement (member_id order) and the
+        -- staff deltas, read straight from the new rows; the groups lead with a hash of their text
+        -- keys, so a bulk load's sort compares integers before collating text.
         select
-            (
-                select jsonb_agg(d) from (
-                    select
-                        v.customer_id,
-                        count(*) filter (where v.transaction_type = 'sale') as sales,
-                        count(*) filter (where v.transaction_type = 'refund') as refunds,
-                        coalesce(sum(v.total_amount) filter (where v.transaction_type = 'sale'), 0) as gross_sales,
-                        coalesce(-sum(v.total_amount) filter (where v.transaction_type = 'refund'), 0)
-                            as gross_refunds,
-                        coalesce(
-                            array_agg(distinct (v.date at time zone v_time_zone)::date)
-                                filter (where v.transaction_type = 'sale'),
-                            '{}'
-                        ) as days
-                    from versions as v
-                    where v.customer_id is not null and v.status = 'completed'
-                    group by v.customer_id
-                ) as d
+            array(
+                select c.customer_id
+                from (
+                    select distinct n.customer_id from new_rows as n
+                    where n.customer_id is not null and n.status = 'completed'
+                ) as c
+                order by c.customer_id
             ),
             (
                 select jsonb_agg(d) from (
                     select
-                        v.staff_name,
-                        v.shop_location,
-                        coalesce(sum(v.sign) filter (where v.transaction_type = 'sale'), 0) as sales,
-                        coalesce(sum(v.sign) filter (where v.transaction_type = 'refund'), 0) as refunds,
-                        coalesce(sum(v.sign * v.total_amount) filter (where v.transaction_type = 'sale'), 0)
-                            as gross_sales,
-                        coalesce(-sum(v.sign * v.total_amount) filter (where v.transaction_type = 'refund'), 0)
-                            as gross_refunds
-                    from versions as v
-                    where v.status = 'completed' and btrim(v.staff_name) <> ''
-                    group by v.staff_name, v.shop_location
+                        n.staff_name,
+                        n.shop_location,
+                        count(*) filter (where n.transaction_type = 'sale') as sales,
+                        count(*) filter (where n.transaction_type = 'refund') as refunds,
+                        coalesce(sum(n.total_amount) filter (where n.transaction_type = 'sale'), 0) as gross_sales,
+                        coalesce(-sum(n.total_amount) filter (where n.transaction_type = 'refund'), 0) as gross_refunds
+                    from new_rows as n
+                    where n.status = 'completed' and btrim(n.staff_name) <> ''
+                    group by
+                        pg_catalog.hashtext(n.staff_name), pg_catalog.hashtext(n.shop_location), n.staff_name,
+                        n.shop_location
                 ) as d
             )
-        into v_deltas, v_staff;
+        into v_customers, v_staff;
 
-        if v_deltas is not null then
-            -- The common case, sales dated on or after the customer's last visit, is applied as
-            -- deltas; a new visit day at the end changes no affinity row until the lines come.
-            select * into v_appended from conductor.apply_appended_sales(v_deltas);
-            -- Sales dated before the last visit: an insert only adds visit days, so patterns and
-            -- affinity change only where they grew. New transactions have no lines yet, so their
-            -- affinity waits for the lines' statement (a POS sale's next one), or for the commit
-            -- if none come: recomputed once, not twice.
-            if cardinality(v_appended.fallback) > 0 then
-                select * into v_refreshed from conductor.refresh_customers(v_appended.fallback);
+        if cardinality(v_customers) > 0 then
+            -- A few customers (a POS sale): sales dated on or after the customer's last visit are
+            -- applied as deltas, and a new visit day at the end changes no affinity row until the
+            -- lines come. conductor.apply_appended_sales walks at most 50 customers; a bulk load's
+            -- are recomputed set-based without computing deltas first.
+            v_fallback := v_customers;
+            if cardinality(v_customers) <= 50 then
+                select
+                    jsonb_agg(d)
+                into v_deltas
+                from (
+                    select
+                        n.customer_id,
+                        count(*) filter (where n.transaction_type = 'sale') as sales,
+                        count(*) filter (where n.transaction_type = 'refund') as refunds,
+                        coalesce(sum(n.total_amount) filter (where n.transaction_type = 'sale'), 0) as gross_sales,
+                        coalesce(-sum(n.total_amount) filter (where n.transaction_type = 'refund'), 0)
+                            as gross_refunds,
+                        coalesce(
+                            array_agg(distinct (n.date at time zone v_time_zone)::date)
+                                filter (where n.transaction_type = 'sale'),
+                            '{}'
+                        ) as days
+                    from new_rows as n
+                    where n.customer_id is not null and n.status = 'completed'
+                    group by n.customer_id
+                ) as d;
+                select a.fallback into v_fallback from conductor.apply_appended_sales(v_deltas) as a;
+            end if;
+            -- Sales dated before the last visit, or a bulk load: an insert only adds visit days,
+            -- so patterns and affinity change only where they grew. New transactions have no
+            -- lines yet, so their affinity waits for the lines' statement (a POS sale's next
+            -- one), or for the commit if none come: recomputed once, not twice.
+            if cardinality(v_fallback) > 0 then
+                select * into v_refreshed from conductor.refresh_customers(v_fallback);
                 perform conductor.refresh_visit_patterns(v_refreshed.visits_changed);
                 perform conductor.defer_affinity_refresh(v_refreshed.visits_changed);
             end if;
             -- After the customers' rows, as on every other path: locks are taken customers first,
             -- then their context, so two writers never wait on each other in opposite orders.
-            perform conductor.invalidate_customer_context(
-                array(select d ->> 'customer_id' from jsonb_array_elements(v_deltas) as d)
-            );
+            perform conductor.invalidate_customer_context(v_customers);
         end if;
         if v_staff is not null then
             perform conductor.apply_staff_deltas(v_staff);
@@ -199,6 +211,8 @@ volatile
 security definer
 set search_path = pg_catalog, pg_temp
 set jit = off
+-- a bulk load's join and groups over the transition table stay in memory
+set work_mem = '64MB'
 language plpgsql
 as $$
 declare
