@@ -18,7 +18,8 @@
 -- order computed) by one statement planned for its real size (hashed passes over the tables
 -- instead of index lookups per customer). Nothing is compared: the caller knows none of these
 -- customers has a row there.
--- Reads: conductor.product_affinity_from_sales. Writes: p_table.
+-- Reads: conductor.product_affinity_from_sales. Writes: p_table, takes the customers off
+-- conductor.pending_affinity_refresh.
 create function conductor.insert_product_affinity(p_table regclass, p_member_ids text[])
 returns integer
 volatile
@@ -55,12 +56,17 @@ begin
     )
     using p_member_ids;
     get diagnostics v_rows = row_count;
+    -- They are current now. Planned with the array's values (a hashed lookup per queued
+    -- customer), whatever plan cache mode the caller runs with.
+    execute 'delete from conductor.pending_affinity_refresh as p where p.customer_id = any($1)'
+    using p_member_ids;
     return v_rows;
 end
 $$;
 comment on function conductor.insert_product_affinity(regclass, text[]) is
 'Inserts every customer_product_affinity row of these customers, computed from their sales, into p_table '
-'(the public table, in key order, or the new partition of a swap), without comparing. Returns the rows inserted.';
+'(the public table, in key order, or the new partition of a swap), without comparing, and takes them off '
+'conductor.pending_affinity_refresh. Returns the rows inserted.';
 
 -- Fresh storage for an empty customer_product_affinity (a first load, a rebuild from raw rows):
 -- every customer's rows go into a new table without indexes, triggers or a foreign-key probe per
@@ -130,8 +136,6 @@ begin
         );
     end if;
     v_rows := conductor.insert_product_affinity('conductor.customer_product_affinity_next', p_member_ids);
-    delete from conductor.pending_affinity_refresh as p
-    where p.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id));
 
     begin
         perform set_config('lock_timeout', v_lock_wait, true);
@@ -226,8 +230,6 @@ begin
             conductor.swap_in_product_affinity(p_member_ids),
             conductor.insert_product_affinity('public.customer_product_affinity', p_member_ids)
         );
-        delete from conductor.pending_affinity_refresh as p
-        where p.customer_id in (select m.member_id from unnest(p_member_ids) as m (member_id));
         return v_rows;
     end if;
 

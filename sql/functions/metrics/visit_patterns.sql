@@ -28,8 +28,11 @@ begin
     end if;
     perform conductor.lock_customers(p_member_ids);
 
+    -- Sorted and grouped by a hash of the member id first (beside the id, same meaning): a bulk
+    -- recompute's sort compares integers before collating text.
     with visit_days as (
         select distinct
+            pg_catalog.hashtext(t.customer_id) as customer_key,
             t.customer_id,
             (t.date at time zone v_time_zone)::date as visit_day
         from public.transactions as t
@@ -41,10 +44,14 @@ begin
 
     gaps as (
         select
+            v.customer_key,
             v.customer_id,
             v.visit_day,
             -- numeric, as the seed's EXTRACT(DAY FROM ...) is: its AVG and STDDEV are numeric too
-            (v.visit_day - lag(v.visit_day) over (partition by v.customer_id order by v.visit_day))::numeric as gap
+            (
+                v.visit_day
+                - lag(v.visit_day) over (partition by v.customer_key, v.customer_id order by v.visit_day)
+            )::numeric as gap
         from visit_days as v
     ),
 
@@ -61,7 +68,7 @@ begin
             min(g.gap) as shortest_gap_days,
             coalesce(sum(g.gap * g.gap), 0)::bigint as gap_square_sum
         from gaps as g
-        group by g.customer_id
+        group by g.customer_key, g.customer_id
     ),
 
     computed as (
