@@ -144,6 +144,35 @@ def test_a_first_load_of_many_customers_swaps_in_fresh_storage(db):
         assert_maintained_equals_rebuild(conn)
 
 
+def test_a_first_load_after_a_failed_one_joins_lines_to_transactions_by_key(db):
+    """A first import retried after one that failed: the tables' statistics say they are empty while
+    their pages are not, so the planner expects one row where thousands come. The affinity pass over
+    everyone still joins the lines to their transactions by key (hashed, merged or looked up), never
+    by a nested loop that compares every line with every transaction (a join filter)."""
+    with db.connect() as conn:
+        with conn.transaction(force_rollback=True):
+            _first_load(conn, 1200)
+        conn.execute("analyze public.transactions, public.transaction_items")
+        assert conn.execute(
+            "select reltuples = 0 and relpages > 0 from pg_catalog.pg_class "
+            "where oid = 'public.transaction_items'::regclass"
+        ).fetchone()[0]
+        plans: list[str] = []
+        conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+        conn.execute("load 'auto_explain'")
+        conn.execute("set auto_explain.log_min_duration = 0")
+        conn.execute("set auto_explain.log_nested_statements = on")
+        conn.execute("set auto_explain.log_level = notice")
+        partition_before = conn.execute(PARTITION).fetchone()[0]
+        _first_load(conn, 1200)
+        affinity_plans = [p for p in plans if "insert into conductor.customer_product_affinity_next" in p]
+        assert len(affinity_plans) == 1
+        assert "Join Filter" not in affinity_plans[0], affinity_plans[0]
+        assert conn.execute(PARTITION).fetchone()[0] != partition_before
+        assert conn.execute("select count(*) from public.customer_product_affinity").fetchone()[0] == 1200
+        assert_maintained_equals_rebuild(conn)
+
+
 def test_a_first_load_beside_a_reader_of_the_table_inserts_in_place(db):
     with db.connect() as conn, db.connect(autocommit=False) as reader:
         partition_before = conn.execute(PARTITION).fetchone()[0]

@@ -27,6 +27,10 @@ security invoker
 set search_path = pg_catalog, pg_temp
 -- the one sort over every line of these customers stays in memory or spills little
 set work_mem = '64MB'
+-- Many customers' history is joined by hashing: statistics taken while the tables were empty (a
+-- first import retried after a failed one) promise one row, and a nested loop would then compare
+-- every line with every transaction.
+set enable_nestloop = off
 language plpgsql
 as $$
 declare
