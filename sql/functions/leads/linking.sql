@@ -108,6 +108,11 @@ as $$
 declare
     v_count integer;
 begin
+    -- Null means every lead: their phones. Each phone is one lookup in the leads' phone index,
+    -- however many a bulk load or a rebuild passes (never a scan of the list per lead).
+    if p_phone_numbers is null then
+        p_phone_numbers := array(select w.phone_number from public.leads as w);
+    end if;
     -- Only leads whose link, probability or promotion is out of date are written; the row
     -- trigger on public.leads then applies the rules, so there is one definition of them.
     update public.leads as l
@@ -116,8 +121,8 @@ begin
         select
             w.id,
             conductor.customer_for_phone(w.phone_number) as customer_id
-        from public.leads as w
-        where p_phone_numbers is null or w.phone_number = any(p_phone_numbers)
+        from (select distinct p.phone_number from unnest(p_phone_numbers) as p (phone_number)) as p
+        inner join public.leads as w on p.phone_number = w.phone_number
     ) as b
     where
         l.id = b.id
