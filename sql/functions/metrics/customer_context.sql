@@ -51,19 +51,8 @@ begin
     insert into conductor.customer_context as x (customer_id)
     select distinct m.member_id
     from unnest(p_member_ids) as m (member_id)
-    where
-        -- an id a rename just moved away (the cascade's old rows) has no customer left to mark
-        exists (select from public.customers as c where c.member_id = m.member_id)
-        -- rows this transaction already marked are passed over without taking their lock again
-        -- (a bulk load's lines mark the customers its transactions marked)
-        and not exists (
-            select
-            from conductor.customer_context as y
-            where
-                y.customer_id = m.member_id
-                and y.xmin = pg_catalog.pg_current_xact_id()::xid
-                and y.built_version <> y.version
-        )
+    -- an id a rename just moved away (the cascade's old rows) has no customer left to mark
+    where exists (select from public.customers as c where c.member_id = m.member_id)
     order by m.member_id
     on conflict (customer_id) do update
         set version = x.version + 1
