@@ -246,9 +246,10 @@ comment on function conductor.refresh_scores() is
 -- deltas, their scores are recomputed from the new totals, and their visit patterns take the new
 -- days as gaps appended after the last one (stored sum of squared gaps, the sum of gaps being
 -- last - first). Each customer is read and written by key, so a sale costs the same whatever
--- the table sizes, the customer's history and statistics. Customers whose new sales fall before their last visit, whose
--- stored state is incomplete, or of a statement naming more than 50 customers (a bulk load, for
--- which the set-based recompute is cheaper) are returned in fallback for the full recompute.
+-- the table sizes, the customer's history and statistics. Customers whose new sales fall before their last visit, or
+-- whose stored state is incomplete, are returned in fallback for the full recompute. The caller
+-- passes a few customers (the transactions trigger: a statement naming at most 50; a bulk load is
+-- recomputed set-based, which is cheaper than walking it).
 -- p_deltas: [{customer_id, sales, refunds, gross_sales, gross_refunds, days}] with days the
 -- distinct local days of the new completed sales, ascending.
 -- Reads: customers, customer_visit_patterns, the score bands. Writes: customers, customer_visit_patterns.
@@ -294,10 +295,6 @@ declare
 begin
     fallback := '{}';
     appended := '{}';
-    if jsonb_array_length(p_deltas) > 50 then
-        fallback := array(select d.customer_id from jsonb_to_recordset(p_deltas) as d (customer_id text));
-        return;
-    end if;
     if jsonb_array_length(p_deltas) > 1 then
         perform conductor.lock_customers(
             array(select d.customer_id from jsonb_to_recordset(p_deltas) as d (customer_id text))

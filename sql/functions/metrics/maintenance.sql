@@ -64,8 +64,8 @@ begin
         if cardinality(v_customers) > 0 then
             -- A few customers (a POS sale): sales dated on or after the customer's last visit are
             -- applied as deltas, and a new visit day at the end changes no affinity row until the
-            -- lines come. conductor.apply_appended_sales walks at most 50 customers; a bulk load's
-            -- are recomputed set-based without computing deltas first.
+            -- lines come. Past 50 customers (a bulk load) walking them costs more than the
+            -- set-based recompute, which then takes them all without computing deltas first.
             v_fallback := v_customers;
             if cardinality(v_customers) <= 50 then
                 select
