@@ -56,6 +56,7 @@
 \ir functions/import/import_all.sql
 
 -- Code: derived customer data (metrics, affinity, visit patterns, RFM, staff, win-back).
+\ir functions/metrics/planner_statistics.sql
 \ir functions/metrics/customers.sql
 \ir functions/metrics/visit_patterns.sql
 \ir views/product_affinity_from_sales.sql

@@ -211,6 +211,33 @@ class Shop:
         return self.row("select * from public.customers where member_id = %s", (member_id,))
 
 
+def first_load(conn, customers: int) -> None:
+    """One sale of one line for each of `customers` new customers, loaded by one statement per
+    table in one transaction (as a COPY of a first import)."""
+    conn.execute(
+        "insert into public.products (product_id, sku, name, category, brand) "
+        "values ('PID-LOAD', 'SKU-LOAD', 'Loaded', 'Flower', 'Brand')"
+    )
+    conn.execute(
+        "insert into public.customers (member_id, name) "
+        "select 'LOAD-' || g, 'Customer ' || g from generate_series(1, %s) as g",
+        (customers,),
+    )
+    with conn.transaction():
+        conn.execute(
+            "insert into public.transactions (transaction_id, customer_id, date, total_amount) "
+            "select 'TX-LOAD-' || g, 'LOAD-' || g, now() - g * interval '1 hour', 10 "
+            "from generate_series(1, %s) as g",
+            (customers,),
+        )
+        conn.execute(
+            "insert into public.transaction_items "
+            "(transaction_id, line_number, product_sku, product_name, quantity, unit_price, total_price) "
+            "select 'TX-LOAD-' || g, 1, 'SKU-LOAD', 'Loaded', 1, 10, 10 from generate_series(1, %s) as g",
+            (customers,),
+        )
+
+
 @pytest.fixture
 def shop(db) -> Iterator[Shop]:
     with db.connect() as conn:

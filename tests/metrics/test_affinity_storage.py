@@ -13,7 +13,7 @@ import time
 
 from conductor_dev.localdb import schema_dump
 
-from .conftest import assert_maintained_equals_rebuild
+from .conftest import assert_maintained_equals_rebuild, first_load
 
 COLUMNS = (
     "customer_id, product_sku, product_name, category, brand, purchase_count, units_purchased, "
@@ -108,37 +108,10 @@ def test_readers_of_customers_neither_stop_the_swap_nor_wait_for_it(seeded_db):
         assert_maintained_equals_rebuild(conn)
 
 
-def _first_load(conn, customers: int) -> None:
-    """One sale of one line for each of `customers` new customers, loaded by one statement per
-    table in one transaction (as a COPY of a first import)."""
-    conn.execute(
-        "insert into public.products (product_id, sku, name, category, brand) "
-        "values ('PID-LOAD', 'SKU-LOAD', 'Loaded', 'Flower', 'Brand')"
-    )
-    conn.execute(
-        "insert into public.customers (member_id, name) "
-        "select 'LOAD-' || g, 'Customer ' || g from generate_series(1, %s) as g",
-        (customers,),
-    )
-    with conn.transaction():
-        conn.execute(
-            "insert into public.transactions (transaction_id, customer_id, date, total_amount) "
-            "select 'TX-LOAD-' || g, 'LOAD-' || g, now() - g * interval '1 hour', 10 "
-            "from generate_series(1, %s) as g",
-            (customers,),
-        )
-        conn.execute(
-            "insert into public.transaction_items "
-            "(transaction_id, line_number, product_sku, product_name, quantity, unit_price, total_price) "
-            "select 'TX-LOAD-' || g, 1, 'SKU-LOAD', 'Loaded', 1, 10, 10 from generate_series(1, %s) as g",
-            (customers,),
-        )
-
-
 def test_a_first_load_of_many_customers_swaps_in_fresh_storage(db):
     with db.connect() as conn:
         partition_before = conn.execute(PARTITION).fetchone()[0]
-        _first_load(conn, 1200)
+        first_load(conn, 1200)
         assert conn.execute(PARTITION).fetchone()[0] != partition_before
         assert conn.execute("select count(*) from public.customer_product_affinity").fetchone()[0] == 1200
         assert_maintained_equals_rebuild(conn)
@@ -151,7 +124,7 @@ def test_a_first_load_after_a_failed_one_joins_lines_to_transactions_by_key(db):
     by a nested loop that compares every line with every transaction (a join filter)."""
     with db.connect() as conn:
         with conn.transaction(force_rollback=True):
-            _first_load(conn, 1200)
+            first_load(conn, 1200)
         conn.execute("analyze public.transactions, public.transaction_items")
         assert conn.execute(
             "select reltuples = 0 and relpages > 0 from pg_catalog.pg_class "
@@ -164,7 +137,7 @@ def test_a_first_load_after_a_failed_one_joins_lines_to_transactions_by_key(db):
         conn.execute("set auto_explain.log_nested_statements = on")
         conn.execute("set auto_explain.log_level = notice")
         partition_before = conn.execute(PARTITION).fetchone()[0]
-        _first_load(conn, 1200)
+        first_load(conn, 1200)
         affinity_plans = [p for p in plans if "insert into conductor.customer_product_affinity_next" in p]
         assert len(affinity_plans) == 1
         assert "Join Filter" not in affinity_plans[0], affinity_plans[0]
@@ -177,7 +150,7 @@ def test_a_first_load_beside_a_reader_of_the_table_inserts_in_place(db):
     with db.connect() as conn, db.connect(autocommit=False) as reader:
         partition_before = conn.execute(PARTITION).fetchone()[0]
         reader.execute("select count(*) from public.customer_product_affinity")  # its transaction stays open
-        _first_load(conn, 1200)
+        first_load(conn, 1200)
         reader.rollback()
         assert conn.execute(PARTITION).fetchone()[0] == partition_before
         assert conn.execute("select count(*) from public.customer_product_affinity").fetchone()[0] == 1200

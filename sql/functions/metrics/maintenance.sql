@@ -67,7 +67,12 @@ begin
             -- lines come. Past 50 customers (a bulk load) walking them costs more than the
             -- set-based recompute, which then takes them all without computing deltas first.
             v_fallback := v_customers;
-            if cardinality(v_customers) <= 50 then
+            if cardinality(v_customers) > 50 then
+                -- The recompute's plans are made from these tables' statistics: never from ones
+                -- that expect them nearly empty (conductor.analyze_if_underestimated).
+                perform conductor.analyze_if_underestimated('public.transactions', (select count(*) from new_rows));
+                perform conductor.analyze_if_underestimated('public.customers', cardinality(v_customers));
+            else
                 select
                     jsonb_agg(d)
                 into v_deltas
@@ -190,6 +195,9 @@ begin
         into v_customers, v_staff;
     end if;
 
+    if tg_op = 'UPDATE' and cardinality(v_customers) > 50 then
+        perform conductor.analyze_if_underestimated('public.transactions', (select count(*) from new_rows));
+    end if;
     -- Updates and deletes can move or remove visit days anywhere in a customer's history.
     perform conductor.refresh_customers(v_customers);
     perform conductor.refresh_visit_patterns(v_customers);
@@ -219,6 +227,7 @@ declare
     v_customers text[];
     v_context_customers text[];
     v_lines jsonb;
+    v_rows bigint;
 begin
     if tg_op = 'INSERT' then
         -- The statement's lines per transaction and product; the first lines of a customer's
@@ -250,6 +259,14 @@ begin
         if v_lines is not null then
             v_customers := conductor.apply_appended_sale_lines(v_lines);
         else
+            v_rows := (select count(*) from new_rows);
+            if v_rows > 1000 then
+                -- The plans below and the recompute's are made from these tables' statistics:
+                -- never from ones that expect them nearly empty. Every line has its transaction,
+                -- and a sale has far fewer than a hundred lines.
+                perform conductor.analyze_if_underestimated('public.transaction_items', v_rows);
+                perform conductor.analyze_if_underestimated('public.transactions', v_rows / 100 + 1);
+            end if;
             -- One pass over the statement's lines gives both sets: customers whose affinity is
             -- recomputed (lines with a sku) and those whose AI context changes (any line). The
             -- lines are joined as they are (hashing the transactions) and grouped once, by customer.

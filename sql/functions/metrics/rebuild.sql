@@ -11,7 +11,8 @@
 -- timeline (get_customer_timeline reads the base tables until the per-minute job
 -- conductor_refresh_stale_activity_timeline has refreshed it, concurrently).
 -- Reads: transactions, transaction_items, customers. Writes: the derived tables,
--- conductor.customer_context (versions), conductor.stale_materialized_views.
+-- conductor.customer_context (versions), conductor.stale_materialized_views, and the raw tables'
+-- statistics when they would mislead the planner (conductor.analyze_if_underestimated).
 create function conductor.rebuild_all()
 returns jsonb
 volatile
@@ -37,6 +38,15 @@ begin
     refresh materialized view conductor.score_band_steps;
     analyze conductor.score_band_steps;
     v_member_ids := array(select c.member_id from public.customers as c order by c.member_id);
+    -- Raw rows restored or loaded with the triggers off can come with the statistics of emptier
+    -- tables; the recomputations below are planned from them (a thousand rows read tell).
+    perform conductor.analyze_if_underestimated('public.customers', cardinality(v_member_ids));
+    perform conductor.analyze_if_underestimated(
+        'public.transactions', (select count(*) from (select from public.transactions limit 1000) as t)
+    );
+    perform conductor.analyze_if_underestimated(
+        'public.transaction_items', (select count(*) from (select from public.transaction_items limit 1000) as i)
+    );
     select r.changed_rows into v_customers from conductor.refresh_customers(v_member_ids) as r;
     v_patterns := conductor.refresh_visit_patterns(v_member_ids);
     v_staff := conductor.refresh_staff();
