@@ -17,7 +17,6 @@ security invoker
 set search_path = pg_catalog, pg_temp
 -- one small statement per sale: plans kept across calls, never re-planned per value
 set plan_cache_mode = force_generic_plan
-set plan_cache_mode = force_generic_plan
 set jit = off
 language plpgsql
 as $$
