@@ -69,9 +69,10 @@ begin
             v_fallback := v_customers;
             if cardinality(v_customers) > 50 then
                 -- The recompute's plans are made from these tables' statistics: never from ones
-                -- that expect them nearly empty (conductor.analyze_if_underestimated).
-                perform conductor.analyze_if_underestimated('public.transactions', (select count(*) from new_rows));
-                perform conductor.analyze_if_underestimated('public.customers', cardinality(v_customers));
+                -- that expect them nearly empty (sql/functions/metrics/planner_statistics.sql).
+                perform conductor.analyze_underestimated_tables(
+                    cardinality(v_customers), (select count(*) from new_rows), 0
+                );
             else
                 select
                     jsonb_agg(d)
@@ -196,7 +197,7 @@ begin
     end if;
 
     if tg_op = 'UPDATE' and cardinality(v_customers) > 50 then
-        perform conductor.analyze_if_underestimated('public.transactions', (select count(*) from new_rows));
+        perform conductor.analyze_underestimated_tables(cardinality(v_customers), (select count(*) from new_rows), 0);
     end if;
     -- Updates and deletes can move or remove visit days anywhere in a customer's history.
     perform conductor.refresh_customers(v_customers);
@@ -264,8 +265,7 @@ begin
                 -- The plans below and the recompute's are made from these tables' statistics:
                 -- never from ones that expect them nearly empty. Every line has its transaction,
                 -- and a sale has far fewer than a hundred lines.
-                perform conductor.analyze_if_underestimated('public.transaction_items', v_rows);
-                perform conductor.analyze_if_underestimated('public.transactions', v_rows / 100 + 1);
+                perform conductor.analyze_underestimated_tables(0, v_rows / 100 + 1, v_rows);
             end if;
             -- One pass over the statement's lines gives both sets: customers whose affinity is
             -- recomputed (lines with a sku) and those whose AI context changes (any line). The

@@ -12,7 +12,7 @@
 -- conductor_refresh_stale_activity_timeline has refreshed it, concurrently).
 -- Reads: transactions, transaction_items, customers. Writes: the derived tables,
 -- conductor.customer_context (versions), conductor.stale_materialized_views, and the raw tables'
--- statistics when they would mislead the planner (conductor.analyze_if_underestimated).
+-- statistics when they would mislead the planner (conductor.analyze_underestimated_tables).
 create function conductor.rebuild_all()
 returns jsonb
 volatile
@@ -40,12 +40,10 @@ begin
     v_member_ids := array(select c.member_id from public.customers as c order by c.member_id);
     -- Raw rows restored or loaded with the triggers off can come with the statistics of emptier
     -- tables; the recomputations below are planned from them (a thousand rows read tell).
-    perform conductor.analyze_if_underestimated('public.customers', cardinality(v_member_ids));
-    perform conductor.analyze_if_underestimated(
-        'public.transactions', (select count(*) from (select from public.transactions limit 1000) as t)
-    );
-    perform conductor.analyze_if_underestimated(
-        'public.transaction_items', (select count(*) from (select from public.transaction_items limit 1000) as i)
+    perform conductor.analyze_underestimated_tables(
+        cardinality(v_member_ids),
+        (select count(*) from (select from public.transactions limit 1000) as t),
+        (select count(*) from (select from public.transaction_items limit 1000) as i)
     );
     select r.changed_rows into v_customers from conductor.refresh_customers(v_member_ids) as r;
     v_patterns := conductor.refresh_visit_patterns(v_member_ids);
