@@ -238,6 +238,33 @@ def first_load(conn, customers: int) -> None:
         )
 
 
+def fail_a_first_load_and_analyze(conn, customers: int) -> None:
+    """A first load rolled back, then ANALYZE: customers, transactions and transaction_items are
+    recorded as empty while their pages (of dead rows) are there."""
+    tables = ["public.customers", "public.transactions", "public.transaction_items"]
+    with conn.transaction(force_rollback=True):
+        first_load(conn, customers)
+    conn.execute(f"analyze {', '.join(tables)}")
+    stale = conn.execute(
+        "select c.oid::regclass::text from pg_catalog.pg_class as c "
+        "where c.oid = any(%s::regclass[]) and c.reltuples = 0 and c.relpages > 0 order by 1",
+        (tables,),
+    ).fetchall()
+    assert [row[0] for row in stale] == sorted(["customers", "transactions", "transaction_items"])
+
+
+def capture_plans(conn) -> list[str]:
+    """From now on, the plan of every statement this connection runs, nested ones included
+    (auto_explain notices), appended to the returned list."""
+    plans: list[str] = []
+    conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+    conn.execute("load 'auto_explain'")
+    conn.execute("set auto_explain.log_min_duration = 0")
+    conn.execute("set auto_explain.log_nested_statements = on")
+    conn.execute("set auto_explain.log_level = notice")
+    return plans
+
+
 @pytest.fixture
 def shop(db) -> Iterator[Shop]:
     with db.connect() as conn:

@@ -13,7 +13,12 @@ import time
 
 from conductor_dev.localdb import schema_dump
 
-from .conftest import assert_maintained_equals_rebuild, first_load
+from .conftest import (
+    assert_maintained_equals_rebuild,
+    capture_plans,
+    fail_a_first_load_and_analyze,
+    first_load,
+)
 
 COLUMNS = (
     "customer_id, product_sku, product_name, category, brand, purchase_count, units_purchased, "
@@ -123,19 +128,8 @@ def test_a_first_load_after_a_failed_one_joins_lines_to_transactions_by_key(db):
     everyone still joins the lines to their transactions by key (hashed, merged or looked up), never
     by a nested loop that compares every line with every transaction (a join filter)."""
     with db.connect() as conn:
-        with conn.transaction(force_rollback=True):
-            first_load(conn, 1200)
-        conn.execute("analyze public.transactions, public.transaction_items")
-        assert conn.execute(
-            "select reltuples = 0 and relpages > 0 from pg_catalog.pg_class "
-            "where oid = 'public.transaction_items'::regclass"
-        ).fetchone()[0]
-        plans: list[str] = []
-        conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
-        conn.execute("load 'auto_explain'")
-        conn.execute("set auto_explain.log_min_duration = 0")
-        conn.execute("set auto_explain.log_nested_statements = on")
-        conn.execute("set auto_explain.log_level = notice")
+        fail_a_first_load_and_analyze(conn, 1200)
+        plans = capture_plans(conn)
         partition_before = conn.execute(PARTITION).fetchone()[0]
         first_load(conn, 1200)
         affinity_plans = [p for p in plans if "insert into conductor.customer_product_affinity_next" in p]

@@ -10,7 +10,12 @@ of 0.5 s)."""
 
 from __future__ import annotations
 
-from .conftest import assert_maintained_equals_rebuild, first_load
+from .conftest import (
+    assert_maintained_equals_rebuild,
+    capture_plans,
+    fail_a_first_load_and_analyze,
+    first_load,
+)
 
 TABLES = ("public.customers", "public.transactions", "public.transaction_items")
 CUSTOMERS = 1200
@@ -25,32 +30,10 @@ def _value(conn, sql: str, params=None):
     return conn.execute(sql, params).fetchone()[0]
 
 
-def _fail_a_first_load_and_analyze(conn) -> None:
-    with conn.transaction(force_rollback=True):
-        first_load(conn, CUSTOMERS)
-    conn.execute(f"analyze {', '.join(TABLES)}")
-    stale = conn.execute(
-        "select c.oid::regclass::text from pg_catalog.pg_class as c "
-        "where c.oid = any(%s::regclass[]) and c.reltuples = 0 and c.relpages > 0 order by 1",
-        (list(TABLES),),
-    ).fetchall()
-    assert [row[0] for row in stale] == sorted(["customers", "transactions", "transaction_items"])
-
-
-def _capture_plans(conn) -> list[str]:
-    plans: list[str] = []
-    conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
-    conn.execute("load 'auto_explain'")
-    conn.execute("set auto_explain.log_min_duration = 0")
-    conn.execute("set auto_explain.log_nested_statements = on")
-    conn.execute("set auto_explain.log_level = notice")
-    return plans
-
-
 def test_a_retried_first_load_recomputes_visit_patterns_by_key(db):
     with db.connect() as conn:
-        _fail_a_first_load_and_analyze(conn)
-        plans = _capture_plans(conn)
+        fail_a_first_load_and_analyze(conn, CUSTOMERS)
+        plans = capture_plans(conn)
         first_load(conn, CUSTOMERS)
         patterns = [p for p in plans if "with visit_days as" in p and "Query Text" in p]
         assert len(patterns) == 1
@@ -62,7 +45,7 @@ def test_a_retried_first_load_recomputes_visit_patterns_by_key(db):
 
 def test_a_retried_first_load_leaves_the_tables_statistics_true(db):
     with db.connect() as conn:
-        _fail_a_first_load_and_analyze(conn)
+        fail_a_first_load_and_analyze(conn, CUSTOMERS)
         first_load(conn, CUSTOMERS)
         estimates = dict(
             conn.execute(
@@ -98,11 +81,11 @@ def test_a_rebuild_from_raw_rows_loaded_after_a_failed_load_recomputes_by_key(db
     """Raw rows loaded with the triggers off (a restore), on statistics of the failed load: the
     repair analyzes before it plans its recomputations."""
     with db.connect() as conn:
-        _fail_a_first_load_and_analyze(conn)
+        fail_a_first_load_and_analyze(conn, CUSTOMERS)
         with conn.transaction():
             conn.execute("set local session_replication_role = replica")
             first_load(conn, CUSTOMERS)
-        plans = _capture_plans(conn)
+        plans = capture_plans(conn)
         conn.execute("select conductor.rebuild_all()")
         patterns = [p for p in plans if "with visit_days as" in p and "Query Text" in p]
         assert len(patterns) == 1
@@ -132,7 +115,7 @@ def test_visit_patterns_written_again_after_a_delete_and_an_analyze_are_compared
             "select c.reltuples, c.relpages > 0, (select count(*) from public.customer_visit_patterns) "
             "from pg_catalog.pg_class as c where c.oid = 'public.customer_visit_patterns'::regclass"
         ).fetchone() == (0, True, CUSTOMERS)
-        plans = _capture_plans(conn)
+        plans = capture_plans(conn)
         conn.execute(
             "insert into public.transactions (transaction_id, customer_id, date, total_amount) "
             "select 'TX-EARLIEST-' || g, 'LOAD-' || g, now() - interval '9 days' - g * interval '1 hour', 10 "
@@ -158,7 +141,7 @@ def test_a_first_load_into_a_fresh_install_recomputes_visit_patterns_by_key(db):
             "select c.reltuples from pg_catalog.pg_class as c "
             "where c.oid = 'public.transactions_customer_id_sales_idx'::regclass"
         ).fetchone() == (0,)
-        plans = _capture_plans(conn)
+        plans = capture_plans(conn)
         first_load(conn, CUSTOMERS)
         patterns = [p for p in plans if "with visit_days as" in p and "Query Text" in p]
         assert len(patterns) == 1
