@@ -4,9 +4,11 @@
 -- sets, so no plan can go quadratic): transactions with their visit numbers -> lines -> per
 -- product. Every window partitions by customer, so a filter on customer_id reaches the
 -- transactions' index: conductor.refresh_product_affinity reads it for a few customers at a sale
--- and for everyone at a rebuild. Windows and groups lead with an integer hash of the customer id
--- and of the sku (hashtext, beside the id itself, so they mean the same): the big sorts compare
--- integers first instead of collating text at every step, and a customer's rows stay together.
+-- and for everyone at a rebuild. Windows and groups lead with integer hashes beside the ids
+-- themselves (so they mean the same): the sales' window with the customer's hashtext, the lines'
+-- with one bigint of the customer's hash (high half) and the sku's (low half). The big sorts
+-- then compare one integer where they would collate text at every step (two lines of one
+-- customer and different skus differ in it), and a customer's rows stay together.
 -- Reads: transactions, transaction_items, conductor.settings (store_time_zone).
 create view conductor.product_affinity_from_sales as
 with sales as (
@@ -40,9 +42,9 @@ lines as (
     -- (lines of one transaction, and of one day, are adjacent in this order, and a sale line
     -- follows only sale lines).
     select
-        pg_catalog.hashtext(s.customer_id) as customer_key,
+        (pg_catalog.hashtext(s.customer_id)::bigint << 32)
+        | (pg_catalog.hashtext(i.product_sku)::bigint & 4294967295) as pair_key,
         s.customer_id,
-        pg_catalog.hashtext(i.product_sku) as product_key,
         i.product_sku,
         s.is_sale,
         s.sold_on,
@@ -61,7 +63,10 @@ lines as (
     inner join public.transaction_items as i on s.transaction_id = i.transaction_id
     where i.product_sku is not null
     window latest as (
-        partition by pg_catalog.hashtext(s.customer_id), s.customer_id, pg_catalog.hashtext(i.product_sku), i.product_sku
+        partition by
+            (pg_catalog.hashtext(s.customer_id)::bigint << 32) | (pg_catalog.hashtext(i.product_sku)::bigint & 4294967295),
+            s.customer_id,
+            i.product_sku
         order by s.is_sale desc, s.sold_at desc, s.transaction_id desc, i.line_number desc
     )
 ),
@@ -93,7 +98,7 @@ per_product as (
         sum(l.unit_price) filter (where l.is_sale) as sale_unit_price_sum,
         sum(l.amount) filter (where l.is_sale) as sale_spent
     from lines as l
-    group by l.customer_key, l.customer_id, l.product_key, l.product_sku
+    group by l.pair_key, l.customer_id, l.product_sku
     having bool_or(l.is_sale)
 )
 
