@@ -51,7 +51,7 @@ def plans(
     else:
         first = Plan("1x", scale, 1, runs, 3000, runs, 1000, 20, runs, runs, runs)
         # 10x: each bulk load and rebuild once by default (a round of the four loads and two
-        # rebuilds takes about ten minutes), distributions as large.
+        # rebuilds takes about fifteen minutes), distributions as large.
         tenx = Plan("10x", scale * 10, 10, bulk_runs_10x, 1500, runs, 1000, 20, runs, bulk_runs_10x, runs)
         # 30x: how each figure grows (ingest, POS, insights, nightly refresh), one run of each.
         thirtyx = Plan("30x", scale * 30, 30, 1, 1500, 1, 1000, 20, 1, 0, 1, full=False)
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=1,
         help="runs of the 10x bulk loads and full rebuilds, whose median is reported; each run adds "
-        "about ten minutes (default 1)",
+        "about fifteen minutes (default 1)",
     )
     parser.add_argument(
         "--quick", action="store_true", help=f"smoke test: scale {QUICK_SCALE}, one short run"
