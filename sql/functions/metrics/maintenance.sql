@@ -232,35 +232,40 @@ declare
 begin
     if tg_op = 'INSERT' then
         -- The statement's lines per transaction and product; the first lines of a customer's
-        -- latest sale are added to the running totals, any other customer is recomputed.
-        select jsonb_agg(g) into v_lines
-        from (
-            select
-                n.transaction_id,
-                n.product_sku,
-                count(*) as lines,
-                coalesce(sum(n.quantity), 0) as units,
-                sum(n.unit_price) as unit_price_sum,
-                sum(n.total_price) as spent,
-                (array_agg(n.product_name order by n.line_number desc))[1] as product_name,
-                (array_agg(n.brand order by n.line_number desc))[1] as brand,
-                (array_agg(n.category order by n.line_number desc))[1] as category,
-                max(n.transaction_lines) as transaction_lines
-            from (
-                select
-                    r.*,
-                    count(*) over (partition by r.transaction_id) as transaction_lines
-                from new_rows as r
-            ) as n
-            where n.product_sku is not null
-            group by n.transaction_id, n.product_sku
-        ) as g
-        -- A bulk load is recomputed set-based below, not walked line by line.
-        where (select count(*) from new_rows) <= 1000;
+        -- latest sale are added to the running totals, any other customer is recomputed. A bulk
+        -- load (more than 1,000 lines) is recomputed set-based below, not walked line by line.
+        select
+            s.line_count,
+            (
+                select jsonb_agg(g)
+                from (
+                    select
+                        n.transaction_id,
+                        n.product_sku,
+                        count(*) as lines,
+                        coalesce(sum(n.quantity), 0) as units,
+                        sum(n.unit_price) as unit_price_sum,
+                        sum(n.total_price) as spent,
+                        (array_agg(n.product_name order by n.line_number desc))[1] as product_name,
+                        (array_agg(n.brand order by n.line_number desc))[1] as brand,
+                        (array_agg(n.category order by n.line_number desc))[1] as category,
+                        max(n.transaction_lines) as transaction_lines
+                    from (
+                        select
+                            r.*,
+                            count(*) over (partition by r.transaction_id) as transaction_lines
+                        from new_rows as r
+                    ) as n
+                    where n.product_sku is not null
+                    group by n.transaction_id, n.product_sku
+                ) as g
+                where s.line_count <= 1000
+            )
+        into v_rows, v_lines
+        from (select count(*) as line_count from new_rows) as s;
         if v_lines is not null then
             v_customers := conductor.apply_appended_sale_lines(v_lines);
         else
-            v_rows := (select count(*) from new_rows);
             if v_rows > 1000 then
                 -- The plans below and the recompute's are made from these tables' statistics:
                 -- never from ones that expect them nearly empty. Every line has its transaction,
