@@ -72,10 +72,24 @@ def _figure(results: dict, key: str, log: Callable[[str], None], fn: Callable[[]
         log(f"  {key}: done in {time.perf_counter() - started:.1f} s")
 
 
+INSIGHTS_REFERENCE = "bench_insights_reference"
+
+
 def run_scale(
-    cluster, plan: Plan, dataset: data.Dataset, log, quick: bool, timeout: float | None
+    cluster,
+    plan: Plan,
+    dataset: data.Dataset,
+    log,
+    quick: bool,
+    timeout: float | None,
+    insights_reference: str | None = None,
+    keep_insights_reference: bool = False,
 ) -> tuple[dict, str | None]:
-    """Every figure but the bridge at one scale; returns the results and the loaded database."""
+    """Every figure but the bridge at one scale; returns the results and the loaded database.
+
+    keep_insights_reference: copy the loaded database as figure 3 left it (INSIGHTS_REFERENCE),
+    for a larger scale's growth measurement. insights_reference: that copy, measured against
+    this scale's database right after its figure 3."""
     s: dict = {"label": plan.label, "scale": plan.scale, "plan": asdict(plan)}
     s["dataset"] = {
         "description": dataset.describe(),
@@ -124,6 +138,27 @@ def run_scale(
             url, plan.insights_random, plan.insights_heaviest, plan.insights_runs, budget_s=FIGURE_BUDGET_S
         ),
     )
+    if keep_insights_reference and "error" not in s["insights"]:
+        try:
+            env.create_database(cluster, INSIGHTS_REFERENCE, template=loaded)
+            s["insights_reference_copied"] = True
+        except Exception as exc:  # the growth figure is then missing, the others are not
+            log(f"  no copy for figure 3's growth: {type(exc).__name__}: {exc}")
+    if insights_reference and "error" not in s["insights"]:
+        log(f"[{plan.label}] figure 3: p99 growth, interleaved with the first scale's database")
+        _figure(
+            s,
+            "insights_growth",
+            log,
+            lambda: insights.growth(
+                env.socket_url(cluster, insights_reference),
+                url,
+                plan.insights_random,
+                plan.insights_heaviest,
+                plan.insights_runs,
+                budget_s=FIGURE_BUDGET_S,
+            ),
+        )
     log(f"[{plan.label}] figure 2: POS sale")
     _figure(
         s,
@@ -220,8 +255,25 @@ def main(argv: list[str] | None = None) -> int:
             datasets[plan.label] = data.export(source, work / plan.label, plan.replicas)
             log(f"[{plan.label}] {datasets[plan.label].describe()}")
         env.drop_database(cluster, source.name)
+        # Figure 3's growth (the p99 at 10x against 1x) is measured on both databases at once.
+        growth_at = next((i for i, p in enumerate(todo) if i > 0 and p.full), None)
+        reference: str | None = None
         for i, plan in enumerate(todo):
-            s, loaded = run_scale(cluster, plan, datasets[plan.label], log, args.quick, args.time_limit)
+            s, loaded = run_scale(
+                cluster,
+                plan,
+                datasets[plan.label],
+                log,
+                args.quick,
+                args.time_limit,
+                insights_reference=reference if i == growth_at else None,
+                keep_insights_reference=i == 0 and growth_at is not None,
+            )
+            if s.get("insights_reference_copied"):
+                reference = INSIGHTS_REFERENCE
+            if i == growth_at and reference:
+                env.drop_database(cluster, reference)
+                reference = None
             results["scales"].append(s)
             if i == 0 and loaded:
                 log(f"[{plan.label}] figure 5: bridge against the simulator, {bridge_messages} each way")

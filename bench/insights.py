@@ -10,7 +10,8 @@ side, since that is the client language's cost (a JSON answer and a row of typed
 decode at different speeds in each). A prepared `select $1::text` on a third connection,
 interleaved, gives the floor any call has on this machine (the round trip). Before it, the
 package's per-minute job is brought up to date (untimed), as it is on a live server a minute
-after the load.
+after the load. `growth` measures how the p99 grows from one scale to the next with both
+databases measured alternately in one run, so that the machine's state is the same on both.
 """
 
 from __future__ import annotations
@@ -144,3 +145,72 @@ def run(url: str, random_count: int, heaviest: int, runs: int, budget_s: float =
             "heaviest_p50_ms": stats.percentile(heavy_samples[side], 50) if heavy_samples.get(side) else None,
         }
     return result
+
+
+def growth(
+    first_url: str, scaled_url: str, random_count: int, heaviest: int, runs: int, budget_s: float
+) -> dict:
+    """How the p99 grows with volume, measured so that only the volume differs: the same call on
+    the first scale's database (a copy taken right after its figure 3) and on the larger one,
+    interleaved call by call (which side goes first alternates), so that both see the machine in
+    the same state. Each pass is a shuffled sample of each database (random customers plus the
+    heaviest, as in `run`); returns every pass's p99 on both sides and their ratio."""
+    with (
+        psycopg.connect(first_url, autocommit=True) as first_admin,
+        psycopg.connect(scaled_url, autocommit=True) as scaled_admin,
+        psycopg.connect(first_url, autocommit=True, prepare_threshold=0) as first,
+        psycopg.connect(scaled_url, autocommit=True, prepare_threshold=0) as scaled,
+    ):
+        package.require(first_admin, package.INSIGHTS)
+        package.require(scaled_admin, package.INSIGHTS)
+        package.catch_up_minute_jobs(first_admin)
+        package.catch_up_minute_jobs(scaled_admin)
+        first_phones = sample_phones(first_admin, random_count, heaviest)["phones"]
+        scaled_phones = sample_phones(scaled_admin, random_count, heaviest)["phones"]
+        calls = max(len(first_phones), len(scaled_phones))
+        rng = random.Random(13)
+        deadline = time.perf_counter() + budget_s / 10
+        for k in range(calls):
+            if time.perf_counter() > deadline:
+                break
+            _timed(first, CONDUCTOR_SQL, first_phones[k % len(first_phones)])
+            _timed(scaled, CONDUCTOR_SQL, scaled_phones[k % len(scaled_phones)])
+        passes = []
+        per_pass = budget_s * 0.9 / runs
+        complete = True
+        for _ in range(runs):
+            a = rng.sample(first_phones, len(first_phones))
+            b = rng.sample(scaled_phones, len(scaled_phones))
+            first_ms: list[float] = []
+            scaled_ms: list[float] = []
+            deadline = time.perf_counter() + per_pass
+            for k in range(calls):
+                if time.perf_counter() > deadline:
+                    complete = False
+                    break
+                if k % 2 == 0:
+                    first_ms.append(_timed(first, CONDUCTOR_SQL, a[k % len(a)])[0])
+                    scaled_ms.append(_timed(scaled, CONDUCTOR_SQL, b[k % len(b)])[0])
+                else:
+                    scaled_ms.append(_timed(scaled, CONDUCTOR_SQL, b[k % len(b)])[0])
+                    first_ms.append(_timed(first, CONDUCTOR_SQL, a[k % len(a)])[0])
+            p99_first = stats.percentile(first_ms, 99)
+            p99_scaled = stats.percentile(scaled_ms, 99)
+            passes.append(
+                {
+                    "calls": len(first_ms),
+                    "first_p99_ms": p99_first,
+                    "scaled_p99_ms": p99_scaled,
+                    "ratio": stats.ratio(p99_scaled, p99_first),
+                }
+            )
+    ratios = [p["ratio"] for p in passes if p["ratio"] is not None]
+    return {
+        "first_sample": len(first_phones),
+        "scaled_sample": len(scaled_phones),
+        "runs": runs,
+        "complete": complete,
+        "passes": passes,
+        "median_ratio": stats.median(ratios) if ratios else None,
+        "max_ratio": max(ratios) if ratios else None,
+    }

@@ -111,6 +111,20 @@ def test_each_figure_has_its_baseline_and_target(quick_run: dict) -> None:
     assert len(figures["4"]) == 6  # rebuild, nightly, one day's sales; at each scale
 
 
+def test_insights_growth_is_measured_on_both_databases_interleaved(quick_run: dict) -> None:
+    first, scaled = quick_run["json"]["scales"][:2]
+    growth = scaled["insights_growth"]
+    assert "error" not in growth, growth
+    assert len(growth["passes"]) == scaled["plan"]["insights_runs"]
+    for one in growth["passes"]:
+        assert one["calls"] > 0 and one["first_p99_ms"] > 0 and one["scaled_p99_ms"] > 0, one
+        assert one["ratio"] == pytest.approx(one["scaled_p99_ms"] / one["first_p99_ms"]), one
+    assert "insights_growth" not in first
+    row = [r for r in _by_figure(quick_run)["3"] if r["scale"] == "10x" and "relative to" in r["measure"]]
+    assert len(row) == 1 and "interleaved" in row[0]["measure"], row
+    assert row[0]["value"] == pytest.approx(growth["median_ratio"]), row
+
+
 def test_raw_samples_are_kept_for_each_scale(quick_run: dict) -> None:
     for scale in quick_run["json"]["scales"]:
         samples = scale["ingest"]["samples"]
