@@ -194,6 +194,8 @@ def growth(
                 else:
                     scaled_ms.append(_timed(scaled, CONDUCTOR_SQL, b[k % len(b)])[0])
                     first_ms.append(_timed(first, CONDUCTOR_SQL, a[k % len(a)])[0])
+            if not first_ms or not scaled_ms:
+                break  # the budget ran out before this pass began
             p99_first = stats.percentile(first_ms, 99)
             p99_scaled = stats.percentile(scaled_ms, 99)
             passes.append(
