@@ -84,12 +84,14 @@ def run_scale(
     timeout: float | None,
     insights_reference: str | None = None,
     keep_insights_reference: bool = False,
+    insights_reference_copies: int = 1,
 ) -> tuple[dict, str | None]:
     """Every figure but the bridge at one scale; returns the results and the loaded database.
 
     keep_insights_reference: copy the loaded database as figure 3 left it (INSIGHTS_REFERENCE),
-    for a larger scale's growth measurement. insights_reference: that copy, measured against
-    this scale's database right after its figure 3."""
+    for a larger scale's growth measurement. insights_reference: that copy (its data holding
+    each generated history insights_reference_copies times), measured against this scale's
+    database right after its figure 3."""
     s: dict = {"label": plan.label, "scale": plan.scale, "plan": asdict(plan)}
     s["dataset"] = {
         "description": dataset.describe(),
@@ -135,7 +137,12 @@ def run_scale(
         "insights",
         log,
         lambda: insights.run(
-            url, plan.insights_random, plan.insights_heaviest, plan.insights_runs, budget_s=FIGURE_BUDGET_S
+            url,
+            plan.insights_random,
+            plan.insights_heaviest,
+            plan.insights_runs,
+            budget_s=FIGURE_BUDGET_S,
+            copies=plan.replicas,
         ),
     )
     if keep_insights_reference and "error" not in s["insights"]:
@@ -157,6 +164,8 @@ def run_scale(
                 plan.insights_heaviest,
                 plan.insights_runs,
                 budget_s=FIGURE_BUDGET_S,
+                first_copies=insights_reference_copies,
+                scaled_copies=plan.replicas,
             ),
         )
     log(f"[{plan.label}] figure 2: POS sale")
@@ -268,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.time_limit,
                 insights_reference=reference if i == growth_at else None,
                 keep_insights_reference=i == 0 and growth_at is not None,
+                insights_reference_copies=todo[0].replicas,
             )
             if s.get("insights_reference_copied"):
                 reference = INSIGHTS_REFERENCE

@@ -30,8 +30,15 @@ BASELINE_SQL = "select * from seed_baseline.customer_sms_context where phone = %
 FLOOR_SQL = "select %s::text"
 
 
-def sample_phones(conn: psycopg.Connection, random_count: int, heaviest: int, seed: int = 3) -> dict:
-    """Random customers with a phone, plus the `heaviest` customers by number of transactions."""
+def sample_phones(
+    conn: psycopg.Connection, random_count: int, heaviest: int, seed: int = 3, copies: int = 1
+) -> dict:
+    """Random customers with a phone, plus the `heaviest` histories by number of transactions.
+
+    copies: how many times the data holds each generated history (10 at 10x: the same rows
+    under new keys). One customer of each is taken (every copies-th by rank), so that every
+    scale samples the same histories: the 20 heaviest customers at 10x would otherwise be ten
+    copies of the two heaviest histories, heavier on average than the 1x sample."""
     phones = [
         r[0]
         for r in conn.execute(
@@ -40,15 +47,22 @@ def sample_phones(conn: psycopg.Connection, random_count: int, heaviest: int, se
     ]
     heavy = conn.execute(
         """
-        select c.phone, count(*) as transactions
-        from public.transactions as t
-        join public.customers as c on c.member_id = t.customer_id
-        where c.phone is not null
-        group by c.phone
-        order by count(*) desc, c.phone
+        select h.phone, h.transactions
+        from (
+            select
+                c.phone,
+                count(*) as transactions,
+                row_number() over (order by count(*) desc, c.phone) as rank
+            from public.transactions as t
+            join public.customers as c on c.member_id = t.customer_id
+            where c.phone is not null
+            group by c.phone
+        ) as h
+        where (h.rank - 1) %% %s = 0
+        order by h.rank
         limit %s
         """,
-        (heaviest,),
+        (copies, heaviest),
     ).fetchall()
     rng = random.Random(seed)
     chosen = rng.sample(phones, min(random_count, len(phones)))
@@ -58,6 +72,7 @@ def sample_phones(conn: psycopg.Connection, random_count: int, heaviest: int, se
         "phones": sample,
         "heaviest_transactions": heavy[0][1] if heavy else 0,
         "heaviest": heavy_phones,
+        "heaviest_counts": [r[1] for r in heavy],
     }
 
 
@@ -69,7 +84,9 @@ def _timed(conn: psycopg.Connection, sql: str, phone: str) -> tuple[float, int]:
     return (time.perf_counter() - started) * 1000, rows
 
 
-def run(url: str, random_count: int, heaviest: int, runs: int, budget_s: float = 600.0) -> dict:
+def run(
+    url: str, random_count: int, heaviest: int, runs: int, budget_s: float = 600.0, copies: int = 1
+) -> dict:
     """p50/p99 per pass over the sample; the median of each over `runs` passes.
 
     A time budget bounds the figure (a slow function must not stall the whole benchmark): the
@@ -84,7 +101,7 @@ def run(url: str, random_count: int, heaviest: int, runs: int, budget_s: float =
     ):
         package.require(admin, package.INSIGHTS)
         caught_up = package.catch_up_minute_jobs(admin)
-        picked = sample_phones(admin, random_count, heaviest)
+        picked = sample_phones(admin, random_count, heaviest, copies=copies)
         phones = picked["phones"]
         heavy = set(picked["heaviest"])
         rng = random.Random(11)
@@ -129,6 +146,8 @@ def run(url: str, random_count: int, heaviest: int, runs: int, budget_s: float =
         "sample": len(phones),
         "heaviest_count": len(heavy),
         "heaviest_transactions": picked["heaviest_transactions"],
+        "heaviest_counts": picked["heaviest_counts"],
+        "copies": copies,
         "runs": runs,
         "warmed_up": warmed,
         "calls_per_pass": [len(c) for c in passes["conductor"]],
@@ -148,7 +167,14 @@ def run(url: str, random_count: int, heaviest: int, runs: int, budget_s: float =
 
 
 def growth(
-    first_url: str, scaled_url: str, random_count: int, heaviest: int, runs: int, budget_s: float
+    first_url: str,
+    scaled_url: str,
+    random_count: int,
+    heaviest: int,
+    runs: int,
+    budget_s: float,
+    first_copies: int = 1,
+    scaled_copies: int = 1,
 ) -> dict:
     """How the p99 grows with volume, measured so that only the volume differs: the same call on
     the first scale's database (a copy taken right after its figure 3) and on the larger one,
@@ -165,8 +191,10 @@ def growth(
         package.require(scaled_admin, package.INSIGHTS)
         package.catch_up_minute_jobs(first_admin)
         package.catch_up_minute_jobs(scaled_admin)
-        first_phones = sample_phones(first_admin, random_count, heaviest)["phones"]
-        scaled_phones = sample_phones(scaled_admin, random_count, heaviest)["phones"]
+        first_picked = sample_phones(first_admin, random_count, heaviest, copies=first_copies)
+        scaled_picked = sample_phones(scaled_admin, random_count, heaviest, copies=scaled_copies)
+        first_phones = first_picked["phones"]
+        scaled_phones = scaled_picked["phones"]
         calls = max(len(first_phones), len(scaled_phones))
         rng = random.Random(13)
         deadline = time.perf_counter() + budget_s / 10
@@ -210,6 +238,8 @@ def growth(
     return {
         "first_sample": len(first_phones),
         "scaled_sample": len(scaled_phones),
+        "first_heaviest_counts": first_picked["heaviest_counts"],
+        "scaled_heaviest_counts": scaled_picked["heaviest_counts"],
         "runs": runs,
         "complete": complete,
         "passes": passes,

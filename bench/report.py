@@ -186,7 +186,12 @@ def scale_rows(s: dict, primary: bool, primary_p99: float | None) -> list[Row]:
         c, b = ins["conductor"], ins["baseline"]
         what = (
             f"get_customer_insights, {ins['sample']:,} customers incl. the {ins['heaviest_count']} "
-            f"heaviest (up to {ins['heaviest_transactions']:,} transactions)"
+            + (
+                f"heaviest histories (one of the {ins['copies']} copies of each; "
+                if ins.get("copies", 1) > 1
+                else "heaviest ("
+            )
+            + f"up to {ins['heaviest_transactions']:,} transactions)"
         )
         if not ins.get("complete", True):
             what += (

@@ -120,6 +120,10 @@ def test_insights_growth_is_measured_on_both_databases_interleaved(quick_run: di
         assert one["calls"] > 0 and one["first_p99_ms"] > 0 and one["scaled_p99_ms"] > 0, one
         assert one["ratio"] == pytest.approx(one["scaled_p99_ms"] / one["first_p99_ms"]), one
     assert "insights_growth" not in first
+    # Each scale samples the same heaviest histories (one copy of each at 10x).
+    assert first["insights"]["heaviest_counts"] == scaled["insights"]["heaviest_counts"]
+    heaviest = first["insights"]["heaviest_counts"]
+    assert growth["first_heaviest_counts"] == growth["scaled_heaviest_counts"] == heaviest
     row = [r for r in _by_figure(quick_run)["3"] if r["scale"] == "10x" and "relative to" in r["measure"]]
     assert len(row) == 1 and "interleaved" in row[0]["measure"], row
     assert row[0]["value"] == pytest.approx(growth["median_ratio"]), row
