@@ -27,11 +27,14 @@ with sales as (
                 )
         end as visit_number
     from public.transactions as t
-    -- the store's time zone, as conductor.store_time_zone() (a function here would run per row)
-    left join (
-        select s.value #>> '{}' as time_zone from conductor.settings as s
-        where s.key = 'store_time_zone'
-    ) as z on true
+    -- The store's time zone, as conductor.store_time_zone() (a function here would run per row),
+    -- read once per statement: a scalar subquery, where a join would be a step for every row.
+    cross join (
+        select (
+            select s.value #>> '{}' from conductor.settings as s
+            where s.key = 'store_time_zone'
+        ) as time_zone
+    ) as z
     where t.customer_id is not null and t.status = 'completed'
 ),
 

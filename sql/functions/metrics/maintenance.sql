@@ -32,8 +32,7 @@ begin
     -- deltas from them.
     if tg_op = 'INSERT' then
         -- The customers with a completed transaction in the statement (member_id order) and the
-        -- staff deltas, read straight from the new rows; the groups lead with a hash of their text
-        -- keys, so a bulk load's sort compares integers before collating text.
+        -- staff deltas, read straight from the new rows.
         select
             array(
                 select c.customer_id
@@ -44,19 +43,26 @@ begin
                 order by c.customer_id
             ),
             (
+                -- A handful of staff groups: the status test sits in the aggregates' filters, so the
+                -- planner counts every row of the statement (a bulk load's hundreds of thousands)
+                -- and hashes them into the groups instead of sorting them.
                 select jsonb_agg(d) from (
                     select
                         n.staff_name,
                         n.shop_location,
-                        count(*) filter (where n.transaction_type = 'sale') as sales,
-                        count(*) filter (where n.transaction_type = 'refund') as refunds,
-                        coalesce(sum(n.total_amount) filter (where n.transaction_type = 'sale'), 0) as gross_sales,
-                        coalesce(-sum(n.total_amount) filter (where n.transaction_type = 'refund'), 0) as gross_refunds
+                        count(*) filter (where n.status = 'completed' and n.transaction_type = 'sale') as sales,
+                        count(*) filter (where n.status = 'completed' and n.transaction_type = 'refund') as refunds,
+                        coalesce(
+                            sum(n.total_amount) filter (where n.status = 'completed' and n.transaction_type = 'sale'), 0
+                        ) as gross_sales,
+                        coalesce(
+                            -sum(n.total_amount) filter (where n.status = 'completed' and n.transaction_type = 'refund'),
+                            0
+                        ) as gross_refunds
                     from new_rows as n
-                    where n.status = 'completed' and btrim(n.staff_name) <> ''
-                    group by
-                        pg_catalog.hashtext(n.staff_name), pg_catalog.hashtext(n.shop_location), n.staff_name,
-                        n.shop_location
+                    where btrim(n.staff_name) <> ''
+                    group by n.staff_name, n.shop_location
+                    having bool_or(n.status = 'completed')
                 ) as d
             )
         into v_customers, v_staff;
